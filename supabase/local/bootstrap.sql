@@ -1,0 +1,136 @@
+-- Local bootstrap: what a Supabase project provides and plain PostgreSQL lacks.
+-- Applied by `cliftonsites db migrate` only where Supabase's own pieces are missing;
+-- never pushed to Supabase. Idempotent. Nothing here lands in schema public.
+
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+end
+$$;
+
+create schema if not exists auth;
+create schema if not exists extensions;
+create schema if not exists realtime;
+create schema if not exists supabase_migrations;
+
+create table if not exists supabase_migrations.schema_migrations (
+  version text primary key,
+  statements text[],
+  name text
+);
+
+-- Supabase's default privileges on public: everything to all three API roles, so a
+-- migration that forgets a REVOKE fails here just as it would there.
+grant usage on schema public to anon, authenticated, service_role;
+grant usage on schema extensions to anon, authenticated, service_role;
+grant usage on schema auth to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+
+-- auth: the Supabase-shaped tables the local auth provider works over.
+create table if not exists auth.users (
+  id uuid primary key default gen_random_uuid(),
+  email text not null unique,
+  encrypted_password text not null,
+  role text not null default 'authenticated',
+  email_confirmed_at timestamptz default now(),
+  last_sign_in_at timestamptz,
+  banned_until timestamptz,
+  raw_app_meta_data jsonb not null default '{}'::jsonb,
+  raw_user_meta_data jsonb not null default '{}'::jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create table if not exists auth.mfa_factors (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  friendly_name text,
+  factor_type text not null default 'totp' check (factor_type = 'totp'),
+  status text not null default 'unverified' check (status in ('unverified', 'verified')),
+  secret text not null,
+  last_challenged_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create index if not exists mfa_factors_user_id_idx on auth.mfa_factors (user_id);
+
+create table if not exists auth.sessions (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  factor_id uuid references auth.mfa_factors (id) on delete set null,
+  aal text not null default 'aal1' check (aal in ('aal1', 'aal2')),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  refreshed_at timestamptz,
+  not_after timestamptz,
+  user_agent text,
+  ip inet,
+  tag text
+);
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+
+do $$
+begin
+  if not exists (select 1 from pg_proc where proname = 'jwt' and pronamespace = 'auth'::regnamespace) then
+    create function auth.jwt() returns jsonb
+      language sql stable set search_path = ''
+      as $f$ select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $f$;
+  end if;
+  if not exists (select 1 from pg_proc where proname = 'uid' and pronamespace = 'auth'::regnamespace) then
+    create function auth.uid() returns uuid
+      language sql stable set search_path = ''
+      as $f$ select nullif(auth.jwt() ->> 'sub', '')::uuid $f$;
+  end if;
+  if not exists (select 1 from pg_proc where proname = 'role' and pronamespace = 'auth'::regnamespace) then
+    create function auth.role() returns text
+      language sql stable set search_path = ''
+      as $f$ select nullif(auth.jwt() ->> 'role', '') $f$;
+  end if;
+end
+$$;
+grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;
+
+do $$
+begin
+  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end
+$$;
+
+-- Stand-in for Realtime's WAL reader: one NOTIFY per statement on channel
+-- 'cs_changes', with a small payload (table, op, up to 50 ids, row count).
+create or replace function realtime.cs_notify_change() returns trigger
+language plpgsql set search_path = '' as $$
+declare
+  v_ids jsonb;
+  v_n bigint;
+begin
+  if tg_op = 'DELETE' then
+    select coalesce(jsonb_agg(x.id), '[]'::jsonb) into v_ids
+      from (select to_jsonb(o) -> 'id' as id from old_rows o limit 50) x;
+    select count(*) into v_n from old_rows;
+  else
+    select coalesce(jsonb_agg(x.id), '[]'::jsonb) into v_ids
+      from (select to_jsonb(n) -> 'id' as id from new_rows n limit 50) x;
+    select count(*) into v_n from new_rows;
+  end if;
+  if v_n > 0 then
+    perform pg_notify('cs_changes', jsonb_build_object(
+      'table', tg_table_name, 'op', tg_op, 'ids', v_ids, 'n', v_n)::text);
+  end if;
+  return null;
+end
+$$;
+comment on function realtime.cs_notify_change() is
+  'Local stand-in for Supabase Realtime: NOTIFY cs_changes once per statement on published tables.';

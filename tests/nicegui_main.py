@@ -1,0 +1,1 @@
+"""Main file for NiceGUI's User fixture: builds the real app."""
