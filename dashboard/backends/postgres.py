@@ -65,7 +65,9 @@ def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list[Any]]:
             elif f.value is True or f.value is False:
                 parts.append(sql.SQL("{} is " + ("true" if f.value else "false")).format(column))
             else:
-                raise BackendError("22023", f"filter 'is' takes null, true or false, not {f.value!r}")
+                raise BackendError(
+                    "22023", f"filter 'is' takes null, true or false, not {f.value!r}"
+                )
         else:
             parts.append(sql.SQL("{} " + _OPS[f.op] + " %s").format(column))
             params.append(adapt(f.value))

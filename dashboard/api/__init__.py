@@ -1,0 +1,1 @@
+"""HTTP routes outside NiceGUI: webhooks, internal routes, admin API and health. No UI imports."""

@@ -1,0 +1,40 @@
+"""Builds the ASGI app: FastAPI owns `/api/*`, `/healthz` and `/sites/*`; NiceGUI is
+mounted at `/admin`, so webhook calls never get a session cookie or user storage."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from nicegui import ui
+
+from dashboard.api import health
+from dashboard.runtime import close_runtime, open_runtime
+from dashboard.settings import Settings, load_settings
+from dashboard.web import setup_nicegui
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    settings.require("SECRET_KEY")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await open_runtime(settings)
+        try:
+            yield
+        finally:
+            await close_runtime()
+
+    app = FastAPI(title="CliftonSites Admin", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(health.router)
+    setup_nicegui()
+    ui.run_with(
+        app,
+        mount_path="/admin",
+        title="CliftonSites Admin",
+        storage_secret=settings.secret_key,
+        show_welcome_message=False,
+    )
+    return app

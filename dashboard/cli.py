@@ -1,0 +1,52 @@
+"""The `cliftonsites` command: demo, serve, worker, db migrate|seed, admin ..."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dashboard.settings import SettingsError, load_settings
+
+
+@click.group()
+def cli() -> None:
+    """CliftonSites admin: database, dashboard and automation worker."""
+
+
+@cli.group()
+def db() -> None:
+    """Database: migrate and seed."""
+
+
+@db.command("migrate")
+@click.option("--database-url", envvar="DATABASE_URL", help="Server to migrate (default: embedded)")
+def db_migrate(database_url: str | None) -> None:
+    """Apply the local bootstrap (where Supabase's pieces are missing) and new migrations."""
+    from dashboard.backends.migrate import MigrationError, migrate
+    from dashboard.runtime import resolve_database_url
+
+    settings = load_settings(database_url=database_url) if database_url else load_settings()
+    _, url, server = resolve_database_url(settings)
+    try:
+        report = migrate(url)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if server is not None:
+            server.cleanup()
+    for name in report.applied:
+        click.echo(f"applied  {name}")
+    click.echo(f"{len(report.applied)} applied, {len(report.already)} already applied")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except SettingsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per `/admin` route; importing this package registers them all."""
