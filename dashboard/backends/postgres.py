@@ -233,11 +233,10 @@ class PostgresBackend:
                 )
         query += sql.SQL(" returning *")
         out: list[Row] = []
-        async with self.as_caller(caller) as conn:
-            async with conn.cursor() as cur:
-                for row in rows:
-                    await cur.execute(query, [adapt(row[n]) for n in names])
-                    out.extend(await cur.fetchall())
+        async with self.as_caller(caller) as conn, conn.cursor() as cur:
+            for row in rows:
+                await cur.execute(query, [adapt(row[n]) for n in names])
+                out.extend(await cur.fetchall())
         return out
 
     async def update(
