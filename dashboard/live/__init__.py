@@ -1,0 +1,1 @@
+"""The in-process event bus: one database subscription per process, coalesced bursts."""
