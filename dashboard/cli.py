@@ -40,6 +40,22 @@ def db_migrate(database_url: str | None) -> None:
     click.echo(f"{len(report.applied)} applied, {len(report.already)} already applied")
 
 
+@cli.command("demo")
+def demo_command() -> None:
+    """Everything for a first look: database, demo data, first admin, worker and app."""
+    from dashboard.serve import demo
+
+    demo()
+
+
+@cli.command("serve")
+def serve_command() -> None:
+    """Run the app (FastAPI routes + NiceGUI at /admin) on HOST:PORT."""
+    from dashboard.serve import serve_command as run
+
+    run()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,0 +1,80 @@
+"""`cliftonsites serve` and `cliftonsites demo`: run the app (and, for the demo, a worker).
+
+The demo prepares everything a newcomer needs on an empty machine: secrets in
+`.data/secrets.env`, the embedded PostgreSQL (or DATABASE_URL), migrations, demo data
+when the database has no businesses, a first admin, and a worker at a human pace.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+
+from dashboard.settings import Settings, ensure_demo_secrets, load_settings
+
+
+def serve(settings: Settings) -> None:
+    from dashboard.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
+
+
+def prepare_demo(settings: Settings, database_url: str) -> None:
+    """Migrate, seed an empty database and make sure a first admin exists."""
+    from dashboard.backends.migrate import migrate
+
+    report = migrate(database_url)
+    click.echo(f"database ready ({len(report.applied)} migrations applied)")
+    try:
+        from dashboard.seed import ensure_demo_data
+    except ImportError:
+        click.echo("demo data: seeding is not available in this build")
+    else:
+        ensure_demo_data(database_url)
+    try:
+        from dashboard.auth.bootstrap import ensure_first_admin
+    except ImportError:
+        click.echo("first admin: admin creation is not available in this build")
+    else:
+        ensure_first_admin(settings, database_url)
+
+
+def start_worker(settings: Settings, database_url: str) -> subprocess.Popen[bytes]:
+    """The demo's worker: a separate process, as on the VM, sharing the same database."""
+    env = dict(os.environ, DATABASE_URL=database_url)
+    exe = Path(sys.executable).with_name("cliftonsites")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "dashboard.cli"]
+    return subprocess.Popen([*cmd, "worker", "--process", "both"], env=env)
+
+
+def demo() -> None:
+    generated = ensure_demo_secrets(Path(os.environ.get("DATA_DIR", ".data")))
+    if generated:
+        click.echo(f"generated secrets {', '.join(generated)} into .data/secrets.env")
+    settings = load_settings()
+    from dashboard.runtime import resolve_database_url
+
+    _, database_url, server = resolve_database_url(settings)
+    prepare_demo(settings, database_url)
+    worker = start_worker(settings, database_url)
+    click.echo(f"sign in at http://{settings.host}:{settings.port}/admin")
+    try:
+        serve(settings.model_copy(update={"database_url": database_url}))
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        if server is not None:
+            server.cleanup()
+
+
+def serve_command() -> None:
+    serve(load_settings())
