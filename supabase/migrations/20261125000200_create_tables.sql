@@ -61,7 +61,12 @@ create index pipeline_businesses_started_idx
 create index pipeline_businesses_status_id_idx on public.pipeline_businesses (status, id);
 create index pipeline_businesses_finished_idx
   on public.pipeline_businesses (finished_at) where finished_at is not null;
-create index pipeline_businesses_created_idx on public.pipeline_businesses (created_at);
+-- oldest/newest per status (v_queue_status) and identified-per-hour (status in all five).
+create index pipeline_businesses_status_created_idx
+  on public.pipeline_businesses (status, created_at);
+-- de-duplication per target location (get_existing_businesses_for_target) and city search.
+create index pipeline_businesses_location_idx
+  on public.pipeline_businesses (lower(city), region, category);
 create index pipeline_businesses_target_id_idx on public.pipeline_businesses (target_id);
 create index pipeline_businesses_name_trgm_idx
   on public.pipeline_businesses using gin (name extensions.gin_trgm_ops);
@@ -322,6 +327,7 @@ comment on table public.admin_audit_log is
 
 -- Grants: Supabase granted everything to anon and authenticated by default; take it back.
 revoke all on all tables in schema public from anon, authenticated;
+revoke all on all sequences in schema public from anon, authenticated;
 grant select on public.automation_config, public.automation_status, public.automation_commands,
   public.automation_runs, public.automation_logs, public.identification_targets,
   public.pipeline_businesses to authenticated;
