@@ -56,6 +56,15 @@ def serve_command() -> None:
     run()
 
 
+def _register_ops() -> None:
+    from dashboard.ops.commands import register
+
+    register(cli, db)
+
+
+_register_ops()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
