@@ -3,14 +3,16 @@
 The first poke after a quiet spell opens a short window; every poke inside the window,
 or while the query runs, is folded into the same burst. When the query finishes and
 pokes arrived meanwhile, exactly one more query follows (its result must include
-those commits). So a burst costs one query, or two when it straddles a query, no
-matter how many browsers watch the result.
+those commits). Query starts are at least `min_interval` apart, so a long stream of
+commits costs at most 1 / min_interval queries a second. So a burst costs one query
+(a few when it lasts longer than the window), no matter how many browsers watch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -27,13 +29,15 @@ class Coalescer(Generic[T]):
         fetch: Callable[[], Awaitable[T]],
         deliver: Callable[[T], None],
         *,
-        window: float = 0.010,
+        window: float = 0.003,
+        min_interval: float = 0.025,
         retry_after: float = 1.0,
         name: str = "snapshot",
     ) -> None:
         self.fetch = fetch
         self.deliver = deliver
         self.window = window
+        self.min_interval = min_interval
         self.retry_after = retry_after
         self.name = name
         #: Queries started, and those that failed (tests and /healthz read these).
@@ -41,6 +45,7 @@ class Coalescer(Generic[T]):
         self.failures = 0
         self.last_error: str | None = None
         self._dirty = asyncio.Event()
+        self._last_start = -math.inf
         self._task: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
@@ -60,8 +65,11 @@ class Coalescer(Generic[T]):
     async def _run(self) -> None:
         while True:
             await self._dirty.wait()
-            if self.window > 0:
-                await asyncio.sleep(self.window)
+            loop = asyncio.get_running_loop()
+            wait = max(self.window, self._last_start + self.min_interval - loop.time())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_start = loop.time()
             self._dirty.clear()
             if not await self._fetch_once():
                 # Try again later even without a new poke: the data is stale until then.
