@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from nicegui import ui
 
-from dashboard.api import health
+from dashboard.api import health, sites
 from dashboard.runtime import close_runtime, open_runtime
 from dashboard.settings import Settings, load_settings
 from dashboard.web import setup_nicegui
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="CliftonSites Admin", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health.router)
+    app.include_router(sites.router)
     setup_nicegui()
     ui.run_with(
         app,

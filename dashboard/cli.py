@@ -65,6 +65,15 @@ def _register_ops() -> None:
 _register_ops()
 
 
+def _add_worker_command() -> None:
+    from dashboard.worker.command import worker
+
+    cli.add_command(worker)
+
+
+_add_worker_command()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

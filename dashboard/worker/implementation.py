@@ -1,0 +1,125 @@
+"""Implementation: claim one business, build its site, deploy it, mark it deployed.
+
+Claims are fenced by the claim token: if the stale reset requeued our business while
+we were building (we were too slow, or thought dead), `mark_business_deployed`
+raises 55000 "claim lost" and writes nothing; we take our files down, log it and
+move on, and the worker that holds the new claim finishes the business once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from dashboard.backends.base import BackendError
+from dashboard.data.models import AutomationConfig, PipelineBusiness
+from dashboard.data.queue import claim_next_business, mark_business_deployed, mark_business_failed
+from dashboard.worker.loop import Outcome, ProcessLoop
+from dashboard.worker.ports import ProviderError
+from dashboard.worker.sites import new_site_uuid
+
+CLAIM_LOST = "55000"
+
+
+async def implementation_step(loop: ProcessLoop, config: AutomationConfig) -> Outcome:
+    business = await claim_next_business(loop.ctx.api, loop.ctx.worker_id)
+    if business is None:
+        loop.note = "waiting for queued businesses (or the daily deploy limit)"
+        return "empty"
+    loop.note = None
+    await loop.open_run()
+    loop.current_business_id = business.id
+    try:
+        return await implement(loop, business, config)
+    finally:
+        loop.current_business_id = None
+
+
+async def implement(
+    loop: ProcessLoop, business: PipelineBusiness, config: AutomationConfig
+) -> Outcome:
+    ctx = loop.ctx
+    uuid = new_site_uuid()
+    try:
+        site = await ctx.builder.build(business, uuid)
+        url = await ctx.deployer.deploy(site)
+    except ProviderError as exc:
+        ctx.health.failure(exc.provider, "implementation")
+        await ctx.deployer.remove(uuid)
+        return await fail(loop, business, str(exc), exc.retryable, config)
+    except asyncio.CancelledError:
+        # Stopping mid-item past the grace period: hand the business back at once.
+        await asyncio.shield(release(loop, business, uuid))
+        raise
+    ctx.health.success(ctx.builder.name)
+    ctx.health.success(ctx.deployer.name)
+    assert business.claim_token is not None
+    try:
+        qualified = await mark_business_deployed(
+            ctx.api, business.id, url, business.claim_token, uuid
+        )
+    except BackendError as exc:
+        await ctx.deployer.remove(uuid)
+        if exc.code == CLAIM_LOST:
+            return await lost(loop, business, exc)
+        return await fail(loop, business, f"could not record the deploy: {exc}", True, config)
+    loop.record(True)
+    await ctx.log(
+        "implementation", "info", f"deployed {business.name} at {qualified.preview_url}",
+        run_id=_run_id(loop), business_id=business.id,
+        metadata={"uuid": qualified.uuid, "attempt": business.attempts},
+    )  # fmt: skip
+    return "done"
+
+
+async def fail(
+    loop: ProcessLoop, business: PipelineBusiness, error: str, retry: bool, config: AutomationConfig
+) -> Outcome:
+    ctx = loop.ctx
+    assert business.claim_token is not None
+    try:
+        row = await mark_business_failed(ctx.api, business.id, business.claim_token, error, retry)
+    except BackendError as exc:
+        if exc.code == CLAIM_LOST:
+            return await lost(loop, business, exc)
+        raise
+    loop.record(False)
+    if row.status == "queued":
+        what = f"requeued (attempt {business.attempts} of {config.max_attempts})"
+    else:
+        what = f"failed for good after {business.attempts} attempts"
+    level: Literal["warning", "error"] = "warning" if row.status == "queued" else "error"
+    await ctx.log(
+        "implementation", level, f"{business.name}: {error}; {what}",
+        run_id=_run_id(loop), business_id=business.id, metadata={"attempt": business.attempts},
+    )  # fmt: skip
+    return "failed"
+
+
+async def lost(loop: ProcessLoop, business: PipelineBusiness, exc: BackendError) -> Outcome:
+    await loop.ctx.log(
+        "implementation", "warning",
+        f"{business.name}: claim lost before finishing ({exc.message}); another worker has it",
+        run_id=_run_id(loop), business_id=business.id,
+    )  # fmt: skip
+    return "lost"
+
+
+async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> None:
+    ctx = loop.ctx
+    await ctx.deployer.remove(uuid)
+    assert business.claim_token is not None
+    try:
+        await mark_business_failed(
+            ctx.api, business.id, business.claim_token, "released: the worker stopped mid-item"
+        )
+    except BackendError:
+        return  # the claim was already lost: nothing of ours to release
+    await ctx.log(
+        "implementation", "warning", f"{business.name}: released, the worker is stopping",
+        run_id=_run_id(loop), business_id=business.id,
+    )  # fmt: skip
+
+
+def _run_id(loop: ProcessLoop) -> int | None:
+    return loop.run.id if loop.run else None

@@ -1,0 +1,143 @@
+"""The few reads the worker (and the sites route) need that no RPC of docs/rpc.md covers.
+
+They are plain PostgREST-style selects through the same `Backend`, so they work on
+the embedded server and on Supabase alike, as `service_role`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dashboard.backends.base import Backend, Filter, Order
+from dashboard.data.models import AutomationCommand, AutomationConfig, IdentificationTarget, Process
+from dashboard.worker.ports import FoundBusiness
+
+#: Outreach states that mean an email was sent (the denominator of the bounce rate).
+CONTACTED = ["started", "replied", "bounced", "unsubscribed", "stopped"]
+STATE_COMMANDS = ["start", "stop", "pause", "resume"]
+
+
+@dataclass(frozen=True)
+class SiteState:
+    claimed: bool
+    site_status: str
+
+
+async def get_config(api: Backend) -> AutomationConfig:
+    page = await api.select("automation_config", limit=1)
+    if not page.rows:
+        raise RuntimeError("automation_config has no row: run `cliftonsites db migrate`")
+    return AutomationConfig.model_validate(page.rows[0])
+
+
+def start_of_utc_day(now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def count_deployed_today(api: Backend) -> int:
+    """Sites deployed since midnight UTC (the day `daily_deploy_limit` counts)."""
+    page = await api.select(
+        "qualified_businesses",
+        columns="id",
+        filters=[Filter("deployed_at", "gte", start_of_utc_day())],
+        limit=0,
+        count=True,
+    )
+    return page.count or 0
+
+
+async def bounce_counts(api: Backend, days: int) -> tuple[int, int]:
+    """(bounced, contacted) among sites deployed in the last `days` days."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    base = [Filter("deployed_at", "gte", since)]
+    contacted = await api.select(
+        "qualified_businesses",
+        columns="id",
+        filters=[*base, Filter("outreach_status", "in", CONTACTED)],
+        limit=0,
+        count=True,
+    )
+    bounced = await api.select(
+        "qualified_businesses",
+        columns="id",
+        filters=[*base, Filter("outreach_status", "eq", "bounced")],
+        limit=0,
+        count=True,
+    )
+    return bounced.count or 0, contacted.count or 0
+
+
+async def last_state_command(api: Backend, process: Process) -> AutomationCommand | None:
+    """The latest start/stop/pause/resume of a process: who decided its current state."""
+    page = await api.select(
+        "automation_commands",
+        filters=[Filter("process", "eq", process), Filter("command", "in", STATE_COMMANDS)],
+        order=[Order("id", desc=True)],
+        limit=1,
+    )
+    return AutomationCommand.model_validate(page.rows[0]) if page.rows else None
+
+
+async def insert_found(
+    api: Backend, target: IdentificationTarget, businesses: list[FoundBusiness]
+) -> int:
+    """Queue new businesses for a target; known place ids are left alone. How many were new."""
+    rows: list[dict[str, Any]] = [
+        {
+            "place_id": b.place_id,
+            "name": b.name,
+            "category": target.category,
+            "city": target.city,
+            "region": target.region,
+            "address": b.address,
+            "phone": b.phone,
+            "rating": b.rating,
+            "review_count": b.review_count,
+            "target_id": target.id,
+            "status": "queued",
+        }
+        for b in businesses
+    ]
+    inserted = await api.insert(
+        "pipeline_businesses", rows, on_conflict="place_id", ignore_duplicates=True
+    )
+    return len(inserted)
+
+
+async def count_targets_left(api: Backend) -> int:
+    page = await api.select(
+        "identification_targets",
+        columns="id",
+        filters=[Filter("status", "in", ["pending", "in_progress"])],
+        limit=0,
+        count=True,
+    )
+    return page.count or 0
+
+
+async def count_queued(api: Backend) -> int:
+    page = await api.select(
+        "pipeline_businesses",
+        columns="id",
+        filters=[Filter("status", "eq", "queued")],
+        limit=0,
+        count=True,
+    )
+    return page.count or 0
+
+
+async def get_site_state(api: Backend, uuid: str) -> SiteState | None:
+    """Whether a deployed site exists for this public id, and its claim and site status."""
+    page = await api.select(
+        "qualified_businesses",
+        columns="claimed,site_status",
+        filters=[Filter("uuid", "eq", uuid)],
+        limit=1,
+    )
+    if not page.rows:
+        return None
+    row = page.rows[0]
+    return SiteState(claimed=bool(row["claimed"]), site_status=str(row["site_status"]))
