@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from nicegui import ui
 
-from dashboard.api import health, sites
+from dashboard.api import health, internal, outreach, sites, stripe_webhook
+from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
 from dashboard.settings import Settings, load_settings
 from dashboard.web import setup_nicegui
@@ -21,15 +22,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await open_runtime(settings)
+        runtime = await open_runtime(settings)
+        outreach_tasks = start_outreach_tasks(runtime)
         try:
             yield
         finally:
+            await outreach_tasks.stop()
             await close_runtime()
 
     app = FastAPI(title="CliftonSites Admin", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health.router)
     app.include_router(sites.router)
+    app.include_router(outreach.router)
+    app.include_router(stripe_webhook.router)
+    app.include_router(internal.router)
     setup_nicegui()
     ui.run_with(
         app,

@@ -1,0 +1,142 @@
+"""Smartlead webhook events: authentication, parsing, and mapping to our business.
+
+Authentication (Smartlead's docs describe both forms, so both are accepted, each
+compared in constant time): the shared secret as `secret_key` in the JSON body, or an
+HMAC-SHA256 of the raw body in `X-Smartlead-Signature` (hex, `sha256=` prefix allowed).
+
+Deduplication key: the event's own `event_id` / `id` when present; otherwise a hash
+of the body without `secret_key`, since Smartlead resends the same body on retry.
+
+Mapping an event to a qualified business, first match wins:
+1. the lead's custom field `cs_uuid` (we set it when adding the lead);
+2. `sl_email_lead_id` = `qualified_businesses.outreach_lead_id`;
+3. the lead's email (`sl_lead_email`, `to_email`) within the event's campaign.
+An event that maps to nothing is still stored, with no business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dashboard.backends.base import Backend, Filter
+from dashboard.data.outreach import record_outreach_event
+from dashboard.outreach.base import UUID_FIELD
+
+EVENT_TYPES = frozenset(
+    {
+        "EMAIL_SENT", "FIRST_EMAIL_SENT", "EMAIL_OPEN", "EMAIL_LINK_CLICK", "EMAIL_REPLY",
+        "EMAIL_BOUNCE", "LEAD_UNSUBSCRIBED", "LEAD_CATEGORY_UPDATED",
+    }
+)  # fmt: skip
+SIGNATURE_HEADERS = ("x-smartlead-signature", "x-signature")
+TIME_FIELDS = ("event_timestamp", "time_sent", "time_replied", "time_opened", "time_clicked")
+
+
+class MalformedEvent(ValueError):
+    """The body is not a Smartlead event; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class EventReceipt:
+    is_new: bool
+    event_id: int
+    event_type: str
+    known_type: bool
+    qualified_business_id: int | None
+
+
+def signature_ok(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    """True when an HMAC header is present and matches the raw body."""
+    for name in SIGNATURE_HEADERS:
+        given = headers.get(name)
+        if given:
+            given = given.strip().removeprefix("sha256=")
+            expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(expected.encode(), given.encode())
+    return False
+
+
+def body_secret_ok(secret: str, event: Mapping[str, Any]) -> bool:
+    given = event.get("secret_key")
+    return isinstance(given, str) and hmac.compare_digest(secret.encode(), given.encode())
+
+
+def parse_event(body: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedEvent("the body is not JSON: send the Smartlead event object") from None
+    if not isinstance(event, dict):
+        raise MalformedEvent("the body must be one JSON object (a Smartlead event)")
+    event_type = event.get("event_type")
+    if not isinstance(event_type, str) or not 1 <= len(event_type) <= 100:
+        raise MalformedEvent("event_type is missing: expected e.g. EMAIL_SENT or EMAIL_REPLY")
+    return event
+
+
+def provider_event_id(event: Mapping[str, Any]) -> str:
+    for key in ("event_id", "id"):
+        value = event.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return f"{event['event_type']}:{value}"[:300]
+    clean = {k: v for k, v in event.items() if k != "secret_key"}
+    canonical = json.dumps(clean, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def occurred_at(event: Mapping[str, Any]) -> datetime | None:
+    for key in TIME_FIELDS:
+        value = event.get(key)
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if moment.tzinfo is not None:
+                return moment
+    return None
+
+
+async def find_business(api: Backend, event: Mapping[str, Any]) -> int | None:
+    lead = event.get("lead_data") if isinstance(event.get("lead_data"), dict) else {}
+    assert isinstance(lead, dict)
+    fields = lead.get("custom_fields") or event.get("custom_fields") or {}
+    uuid = fields.get(UUID_FIELD) if isinstance(fields, dict) else None
+    uuid = uuid or event.get(UUID_FIELD)
+    lead_id = event.get("sl_email_lead_id") or event.get("lead_id") or lead.get("id")
+    email = event.get("sl_lead_email") or event.get("to_email") or lead.get("email")
+    tries: list[list[Filter]] = []
+    if isinstance(uuid, str):
+        tries.append([Filter("uuid", "eq", uuid)])
+    if isinstance(lead_id, str | int) and not isinstance(lead_id, bool):
+        tries.append([Filter("outreach_lead_id", "eq", str(lead_id))])
+    if isinstance(email, str) and email:
+        by_email = [Filter("email", "ilike", email.replace("%", r"\%").replace("_", r"\_"))]
+        if isinstance(event.get("campaign_id"), str | int):
+            by_email.append(Filter("outreach_campaign_id", "eq", str(event["campaign_id"])))
+        tries.append(by_email)
+    for filters in tries:
+        page = await api.select("qualified_businesses", columns="id", filters=filters, limit=1)
+        if page.rows:
+            return int(page.rows[0]["id"])
+    return None
+
+
+async def record_event(api: Backend, event: dict[str, Any]) -> EventReceipt:
+    """Store the event once and let the database move the outreach columns forward."""
+    business_id = await find_business(api, event)
+    stored = {k: v for k, v in event.items() if k != "secret_key"}
+    event_type = str(event["event_type"])
+    receipt = await record_outreach_event(
+        api, "smartlead", provider_event_id(event), event_type, stored, business_id,
+        occurred_at(event),
+    )  # fmt: skip
+    return EventReceipt(
+        receipt.is_new, receipt.event_id, event_type, event_type in EVENT_TYPES, business_id
+    )
