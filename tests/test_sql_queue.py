@@ -1,0 +1,147 @@
+"""The queue functions through the data layer: claim, deploy, fail, stale reset, statistics."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from dashboard.backends.base import BackendError
+from dashboard.backends.postgres import PostgresBackend
+from dashboard.data import automation, queue
+
+
+async def add_businesses(backend: PostgresBackend, n: int, **columns: object) -> list[int]:
+    """Insert n queued businesses (as the owner); return their ids in order."""
+    names = ", ".join(columns)
+    values = ", ".join(["%s"] * len(columns))
+    extra_cols = f", {names}" if columns else ""
+    extra_vals = f", {values}" if columns else ""
+    async with backend.owner() as conn:
+        cur = await conn.execute(
+            "insert into public.pipeline_businesses (place_id, name, category, city, region"
+            f"{extra_cols}) select 'place-' || gen_random_uuid(), 'Business ' || g, 'plumber',"
+            f" 'Bristol', 'England'{extra_vals} from generate_series(1, %s) g returning id",
+            [*columns.values(), n],
+        )
+        return [r["id"] for r in await cur.fetchall()]
+
+
+async def test_it_claims_by_priority_then_age_and_marks_the_row_started(
+    backend: PostgresBackend,
+) -> None:
+    low = await add_businesses(backend, 2)
+    high = await add_businesses(backend, 1, priority=5)
+    first = await queue.claim_next_business(backend, "worker-1")
+    second = await queue.claim_next_business(backend, "worker-1")
+    assert first is not None and second is not None
+    assert (first.id, second.id) == (high[0], low[0])
+    assert first.status == "started" and first.claimed_by == "worker-1"
+    assert first.attempts == 1 and first.claim_token is not None and first.started_at is not None
+
+
+async def test_it_claims_nothing_when_the_queue_is_empty(backend: PostgresBackend) -> None:
+    assert await queue.claim_next_business(backend, "worker-1") is None
+
+
+async def test_it_claims_nothing_when_implementation_is_disabled(backend: PostgresBackend) -> None:
+    await add_businesses(backend, 1)
+    await automation.update_automation_config(backend, {"implementation_enabled": False}, "t@x.io")
+    assert await queue.claim_next_business(backend, "worker-1") is None
+
+
+async def test_it_stops_claiming_at_the_daily_deploy_limit(backend: PostgresBackend) -> None:
+    await add_businesses(backend, 3)
+    await automation.update_automation_config(backend, {"daily_deploy_limit": 1}, "t@x.io")
+    claim = await queue.claim_next_business(backend, "worker-1")
+    assert claim is not None and claim.claim_token is not None
+    await queue.mark_business_deployed(backend, claim.id, "https://s/{uuid}", claim.claim_token)
+    assert await queue.claim_next_business(backend, "worker-1") is None
+
+
+async def test_deploying_creates_the_qualified_row_with_its_uuid_in_the_url(
+    backend: PostgresBackend,
+) -> None:
+    await add_businesses(backend, 1)
+    claim = await queue.claim_next_business(backend, "worker-1")
+    assert claim is not None and claim.claim_token is not None
+    site = await queue.mark_business_deployed(
+        backend, claim.id, "https://sites.example/{uuid}/", claim.claim_token
+    )
+    assert len(site.uuid) == 8 and site.uuid.isalnum() and site.uuid == site.uuid.lower()
+    assert site.preview_url == f"https://sites.example/{site.uuid}/"
+    assert site.pipeline_business_id == claim.id and site.name == claim.name
+    assert site.site_status == "deployed" and site.outreach_status == "pending"
+    again = await queue.mark_business_deployed(
+        backend, claim.id, "https://other/{uuid}", claim.claim_token
+    )
+    assert again.id == site.id and again.preview_url == site.preview_url
+
+
+async def test_deploying_takes_a_given_uuid_and_refuses_a_used_one(
+    backend: PostgresBackend,
+) -> None:
+    await add_businesses(backend, 2)
+    a = await queue.claim_next_business(backend, "w")
+    b = await queue.claim_next_business(backend, "w")
+    assert a and b and a.claim_token and b.claim_token
+    site = await queue.mark_business_deployed(backend, a.id, "u/{uuid}", a.claim_token, "abc12345")
+    assert site.uuid == "abc12345"
+    with pytest.raises(BackendError) as err:
+        await queue.mark_business_deployed(backend, b.id, "u/{uuid}", b.claim_token, "abc12345")
+    assert err.value.code == "23505"
+    async with backend.owner() as conn:
+        cur = await conn.execute(
+            "select status from public.pipeline_businesses where id = %s", [b.id]
+        )
+        assert (await cur.fetchone()) == {"status": "started"}
+
+
+async def test_deploying_with_a_wrong_token_is_a_lost_claim(backend: PostgresBackend) -> None:
+    await add_businesses(backend, 1)
+    claim = await queue.claim_next_business(backend, "w")
+    assert claim is not None
+    with pytest.raises(BackendError) as err:
+        await queue.mark_business_deployed(backend, claim.id, "u/{uuid}", uuid.uuid4())
+    assert err.value.code == "55000" and "claim lost" in err.value.message
+
+
+async def test_a_failure_is_requeued_until_max_attempts_then_failed(
+    backend: PostgresBackend,
+) -> None:
+    await automation.update_automation_config(backend, {"max_attempts": 2}, "t@x.io")
+    [business_id] = await add_businesses(backend, 1)
+    first = await queue.claim_next_business(backend, "w")
+    assert first and first.claim_token
+    requeued = await queue.mark_business_failed(backend, business_id, first.claim_token, "timeout")
+    assert requeued.status == "queued" and requeued.claim_token is None
+    assert requeued.last_error == "timeout" and requeued.finished_at is None
+    second = await queue.claim_next_business(backend, "w")
+    assert second and second.claim_token and second.attempts == 2
+    failed = await queue.mark_business_failed(backend, business_id, second.claim_token, "boom")
+    assert failed.status == "failed" and failed.finished_at is not None
+
+
+async def test_a_failure_without_retry_fails_at_once(backend: PostgresBackend) -> None:
+    await add_businesses(backend, 1)
+    claim = await queue.claim_next_business(backend, "w")
+    assert claim and claim.claim_token
+    failed = await queue.mark_business_failed(
+        backend, claim.id, claim.claim_token, "no address", retry=False
+    )
+    assert failed.status == "failed" and failed.attempts == 1
+
+
+async def test_statistics_count_every_status_and_the_last_hour(backend: PostgresBackend) -> None:
+    await add_businesses(backend, 4)
+    claim = await queue.claim_next_business(backend, "w")
+    assert claim and claim.claim_token
+    await queue.mark_business_deployed(backend, claim.id, "u/{uuid}", claim.claim_token)
+    await queue.claim_next_business(backend, "w")
+    stats = await queue.get_queue_statistics(backend)
+    counts = stats.counts
+    assert (counts.queued, counts.started, counts.deployed, counts.failed) == (2, 1, 1, 0)
+    assert stats.total == 4 and stats.stale_started == 0
+    assert stats.throughput.last_hour.identified == 4
+    assert stats.throughput.last_hour.deployed == 1 and stats.throughput.last_day.deployed == 1
+    assert stats.oldest_queued_at is not None and stats.oldest_queued_age_seconds is not None
