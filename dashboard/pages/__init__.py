@@ -1,1 +1,5 @@
 """One module per `/admin` route; importing this package registers them all."""
+
+from dashboard.pages import audit, businesses, config, logs, overview, runs
+
+__all__ = ["audit", "businesses", "config", "logs", "overview", "runs"]

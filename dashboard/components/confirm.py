@@ -1,0 +1,39 @@
+"""The step-up dialog for dangerous actions: it says what the action touches and asks
+for a fresh code from the admin's authenticator app."""
+
+from __future__ import annotations
+
+import re
+
+from nicegui import ui
+
+CODE = re.compile(r"^\d{6}$")
+CODE_HINT = "Enter the 6-digit code from your authenticator app"
+
+
+async def ask_code(title: str, impact: str) -> str | None:
+    """Show `impact`, ask for a code; the code typed, or None when cancelled."""
+    with ui.dialog().props("persistent") as dialog, ui.card().classes("w-96 max-w-full"):
+        ui.label(title).classes("text-lg font-semibold")
+        ui.label(impact).classes("whitespace-pre-line").mark("step-up-impact")
+        code = (
+            ui.input(
+                "Authenticator code",
+                validation={CODE_HINT: lambda v: bool(CODE.match((v or "").strip()))},
+            )
+            .props("autofocus inputmode=numeric maxlength=6 autocomplete=one-time-code")
+            .mark("step-up-code")
+        )
+
+        def confirm() -> None:
+            if code.validate():
+                dialog.submit(code.value.strip())
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
+            ui.button("Confirm", color="negative", on_click=confirm).mark("step-up-confirm")
+    try:
+        result = await dialog
+    finally:
+        dialog.delete()
+    return result if isinstance(result, str) else None

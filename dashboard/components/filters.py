@@ -1,0 +1,77 @@
+"""The filters of each table view, as Backend filters, shared by the pages and the CSV
+export (so an export holds exactly the rows the page shows). No UI imports here."""
+
+from __future__ import annotations
+
+from dashboard.backends.base import Filter
+
+LOG_PROCESSES = ("identification", "implementation", "outreach", "payments", "system")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+RUN_PROCESSES = ("identification", "implementation")
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+MAX_TEXT = 200
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for ILIKE with the user's own `%`, `_` and `\\` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def parse_id(text: str | None, what: str) -> int | None:
+    """An optional positive id typed by the admin; ValueError with a clear message."""
+    value = (text or "").strip().lstrip("#")
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 2**62:
+        raise ValueError(f"{what} must be a whole number like 42")
+    return int(value)
+
+
+def check_choice(value: str | None, allowed: tuple[str, ...], what: str) -> str | None:
+    """An optional value from `allowed`; ValueError naming the choices otherwise."""
+    if not value:
+        return None
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}")
+    return value
+
+
+def check_text(value: str | None, what: str) -> str | None:
+    text = (value or "").strip()
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"{what} must be at most {MAX_TEXT} characters")
+    return text or None
+
+
+def log_filters(
+    process: str | None, level: str | None, text: str | None, run_id: int | None
+) -> list[Filter]:
+    filters: list[Filter] = []
+    if process:
+        filters.append(Filter("process", "eq", check_choice(process, LOG_PROCESSES, "process")))
+    if level:
+        filters.append(Filter("level", "eq", check_choice(level, LOG_LEVELS, "level")))
+    if run_id is not None:
+        filters.append(Filter("run_id", "eq", run_id))
+    if text := check_text(text, "search"):
+        filters.append(Filter("message", "ilike", like_pattern(text)))
+    return filters
+
+
+def run_filters(process: str | None, status: str | None) -> list[Filter]:
+    filters: list[Filter] = []
+    if process:
+        filters.append(Filter("process", "eq", check_choice(process, RUN_PROCESSES, "process")))
+    if status:
+        filters.append(Filter("status", "eq", check_choice(status, RUN_STATUSES, "status")))
+    return filters
+
+
+def audit_filters(action: str | None, actor: str | None) -> list[Filter]:
+    filters: list[Filter] = []
+    if action := check_text(action, "action"):
+        filters.append(Filter("action", "eq", action))
+    if actor := check_text(actor, "admin"):
+        filters.append(Filter("actor_email", "ilike", like_pattern(actor)))
+    return filters

@@ -1,0 +1,131 @@
+"""How a page follows the live bus (dashboard/live): one subscription per process,
+fanned out here to the page's own client.
+
+- `on_snapshot(render)`: `render(snapshot)` after every coalesced snapshot; the
+  overview uses it, so its refresh costs no query per browser.
+- `watch(tables, refresh)`: `refresh()` after changes to `tables`; a burst of changes
+  becomes one refresh per page (the tail of the logs, the runs list, a detail page).
+- `banner()`: "reconnecting" while the bus is down.
+
+Subscriptions end when the browser goes away (no global lists of elements). Without
+a bus (e.g. a test app that never started one) pages fall back to a slow timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from nicegui import ui
+
+from dashboard.data.models import DashboardSnapshot
+from dashboard.data.overview import get_dashboard_snapshot
+from dashboard.runtime import get_runtime
+
+Refresh = Callable[[], Awaitable[None]]
+Render = Callable[[DashboardSnapshot], Awaitable[None] | None]
+FALLBACK_POLL_SECONDS = 5.0
+DEBOUNCE_SECONDS = 0.02
+
+
+def bus() -> Any:
+    """The process's live bus, or None when none was started."""
+    try:
+        return get_runtime().services.get("live")
+    except RuntimeError:
+        return None
+
+
+async def current_snapshot() -> DashboardSnapshot:
+    """The bus's latest snapshot, or a fresh one when the bus has none yet."""
+    live = bus()
+    value = getattr(live, "snapshot", None)
+    if value is None:
+        return await get_dashboard_snapshot(get_runtime().api)
+    if isinstance(value, DashboardSnapshot):
+        return value
+    return DashboardSnapshot.model_validate(value)
+
+
+def _end_with_client(subscriptions: list[Any]) -> None:
+    def cancel() -> None:
+        for sub in subscriptions:
+            with contextlib.suppress(Exception):
+                sub.cancel()
+
+    ui.context.client.on_delete(cancel)
+
+
+def on_snapshot(render: Render) -> None:
+    """Re-render this page from every new snapshot the bus delivers."""
+    client = ui.context.client
+    live = bus()
+    if live is None:
+
+        async def poll() -> None:
+            await _call(render, await current_snapshot())
+
+        ui.timer(FALLBACK_POLL_SECONDS, poll)
+        return
+
+    async def deliver(value: Any) -> None:
+        if client.is_deleted:
+            return
+        snapshot = value if isinstance(value, DashboardSnapshot) else None
+        with client:
+            await _call(render, snapshot or DashboardSnapshot.model_validate(value))
+
+    _end_with_client([live.on_snapshot(deliver)])
+
+
+async def _call(render: Render, snapshot: DashboardSnapshot) -> None:
+    result = render(snapshot)
+    if inspect.isawaitable(result):
+        await result
+
+
+def watch(tables: Iterable[str], refresh: Refresh) -> None:
+    """Run `refresh()` in this page's client after a burst of changes to `tables`."""
+    client = ui.context.client
+    live = bus()
+    if live is None:
+        ui.timer(FALLBACK_POLL_SECONDS, refresh)
+        return
+    scheduled: list[asyncio.Task[None]] = []
+
+    async def run_later() -> None:
+        await asyncio.sleep(DEBOUNCE_SECONDS)
+        scheduled.clear()
+        if not client.is_deleted:
+            with client:
+                await refresh()
+
+    def on_change(_change: object) -> None:
+        if not scheduled and not client.is_deleted:
+            scheduled.append(asyncio.ensure_future(run_later()))
+
+    _end_with_client([live.subscribe(table, on_change) for table in tables])
+
+
+def banner() -> None:
+    """A 'reconnecting' banner, shown while the bus's `connected` flag is false."""
+    live = bus()
+    if live is None:
+        return
+    try:
+        from dashboard.live.nicegui_glue import reconnecting_banner
+    except ImportError:
+        pass
+    else:
+        reconnecting_banner()
+        return
+    with (
+        ui.row()
+        .classes("w-full bg-orange-600 text-white px-4 py-1 items-center")
+        .bind_visibility_from(live, "connected", backward=lambda connected: not connected)
+    ):
+        ui.spinner(size="sm", color="white")
+        ui.label("Reconnecting to live updates… what you see may be out of date.")

@@ -1,0 +1,120 @@
+"""A server-paged table: only one page of rows ever goes to the browser.
+
+Paging is by keyset (`id < last id of the previous page`), so page 2,000 of a
+million rows costs what page 1 costs. Quasar's pager asks through the `request`
+event; `rowsNumber` is set to what is known (rows so far, plus one when another page
+exists), so no slow `count(*)` runs on big tables. The page supplies `fetch(before_id,
+limit)`, which applies its own filters and returns rows newest first.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from nicegui import ui
+from nicegui.events import GenericEventArguments
+
+from dashboard.backends.base import BackendError
+
+Row = dict[str, Any]
+Fetch = Callable[[int | None, int], Awaitable[Sequence[Row]]]
+Format = Callable[[Row], Row]
+MAX_WALK_PAGES = 200
+
+
+def column(name: str, label: str, *, align: str = "left", classes: str = "") -> dict[str, Any]:
+    return {"name": name, "label": label, "field": name, "align": align, "classes": classes}
+
+
+class ServerTable:
+    """`ui.table` plus keyset cursors; `reload()` after a filter changes."""
+
+    def __init__(
+        self,
+        columns: list[dict[str, Any]],
+        fetch: Fetch,
+        *,
+        page_size: int = 50,
+        key: str = "id",
+        format_row: Format | None = None,
+        export_url: str | None = None,
+    ) -> None:
+        self.fetch = fetch
+        self.key = key
+        self.page_size = page_size
+        self.format_row = format_row or (lambda row: row)
+        self.page = 1
+        self._cursors: dict[int, int | None] = {1: None}
+        self.raw_rows: list[Row] = []
+        with ui.row().classes("w-full items-center gap-2"):
+            self.summary = ui.label("").classes("text-sm text-gray-500")
+            ui.space()
+            self.export = ui.html("", sanitize=False).classes("text-sm")
+        self.set_export_url(export_url)
+        self.table = ui.table(
+            rows=[],
+            columns=columns,
+            row_key=key,
+            pagination={"rowsPerPage": page_size, "page": 1, "rowsNumber": 0},
+        ).classes("w-full")
+        self.table.props('rows-per-page-options="[25,50,100,200]" flat bordered dense wrap-cells')
+        self.table.on("request", self._on_request)
+
+    def set_export_url(self, url: str | None) -> None:
+        self.export.content = (
+            f'<a class="underline" href="{html.escape(url)}" download>Export CSV</a>' if url else ""
+        )
+
+    async def reload(self) -> None:
+        """Forget cursors and show the newest page (after a filter change)."""
+        self._cursors = {1: None}
+        await self.load(1)
+
+    async def refresh_first_page(self) -> None:
+        """Live tail: re-read page 1 only when it is the page on screen."""
+        if self.page == 1:
+            await self.load(1)
+
+    async def _on_request(self, e: GenericEventArguments) -> None:
+        pagination = e.args.get("pagination", {}) if isinstance(e.args, dict) else {}
+        size = int(pagination.get("rowsPerPage") or self.page_size)
+        if size != self.page_size:
+            self.page_size = size
+            self._cursors = {1: None}
+        await self.load(max(1, int(pagination.get("page") or 1)))
+
+    async def _cursor_for(self, page: int) -> tuple[int, int | None]:
+        """The nearest page we can reach, walking forward from the last known cursor."""
+        known = max(p for p in self._cursors if p <= page)
+        while known < page and known - 1 < MAX_WALK_PAGES:
+            rows = await self.fetch(self._cursors[known], self.page_size)
+            if len(rows) < self.page_size:
+                break
+            known += 1
+            self._cursors[known] = int(rows[-1][self.key])
+        return known, self._cursors[known]
+
+    async def load(self, page: int) -> None:
+        try:
+            page, cursor = await self._cursor_for(page)
+            rows = list(await self.fetch(cursor, self.page_size + 1))
+        except BackendError as exc:
+            ui.notify(f"Could not load rows: {exc.message}", type="negative")
+            return
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if rows:
+            self._cursors[page + 1] = int(rows[-1][self.key])
+        self.page = page
+        self.raw_rows = rows
+        self.table.rows = [self.format_row(dict(r)) for r in rows]
+        first = (page - 1) * self.page_size
+        self.table.pagination = {
+            "rowsPerPage": self.page_size,
+            "page": page,
+            "rowsNumber": first + len(rows) + (1 if more else 0),
+        }
+        shown = f"rows {first + 1} to {first + len(rows)}" if rows else "no rows match"
+        self.summary.text = shown + (" (more older)" if more else "")

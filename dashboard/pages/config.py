@@ -1,0 +1,174 @@
+"""`/config`: the typed automation settings form. Its checks mirror the database's
+CHECK constraints (supabase/migrations/..._create_tables.sql), errors show at the
+field, and nothing is sent until every field is valid. Saving goes through
+`update_automation_config`, which audits the before and after values; turning a
+process off first says what it stops and asks for a fresh code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from nicegui import ui
+
+from dashboard.backends.base import BackendError
+from dashboard.components.confirm import ask_code
+from dashboard.components.frame import current_zone, frame
+from dashboard.components.guard import acting_admin, verify_step_up
+from dashboard.components.timefmt import format_time
+from dashboard.data.automation import update_automation_config
+from dashboard.data.models import AutomationConfig
+from dashboard.data.queue import get_queue_statistics
+from dashboard.runtime import get_runtime
+
+SWITCHES = ("identification_enabled", "implementation_enabled", "outreach_enabled")
+
+
+@dataclass(frozen=True)
+class NumberField:
+    key: str
+    label: str
+    low: Decimal
+    high: Decimal
+    decimals: int = 0
+    unit: str = ""
+
+    def parse(self, text: str | None) -> int | float:
+        """The typed value, or ValueError saying what to type instead."""
+        raw = (text or "").strip().replace(",", "").replace("_", "")
+        kind = (
+            "a whole number" if self.decimals == 0 else f"a number (up to {self.decimals} decimals)"
+        )
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(f"Enter {kind} from {self.low} to {self.high}") from None
+        if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-self.decimals)):
+            raise ValueError(f"Enter {kind} from {self.low} to {self.high}")
+        if not self.low <= value <= self.high:
+            raise ValueError(f"Must be from {self.low:,} to {self.high:,}{self.unit}")
+        return int(value) if self.decimals == 0 else float(value)
+
+    def error(self, text: str | None) -> str | None:
+        try:
+            self.parse(text)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+
+FIELDS = (
+    NumberField("batch_size", "Batch size", Decimal(1), Decimal(1000)),
+    NumberField("max_attempts", "Max attempts", Decimal(1), Decimal(20)),
+    NumberField("stale_after_minutes", "Stale after", Decimal(1), Decimal(1440), unit=" minutes"),
+    NumberField("daily_deploy_limit", "Daily deploy limit", Decimal(0), Decimal(10_000_000)),
+    NumberField(
+        "heartbeat_stale_seconds",
+        "Heartbeat stale after",
+        Decimal(5),
+        Decimal(3600),
+        unit=" seconds",
+    ),
+    NumberField(
+        "outreach_sweep_minutes", "Outreach sweep every", Decimal(1), Decimal(1440), unit=" minutes"
+    ),
+    NumberField("bounce_rate_limit", "Bounce rate limit (0-1)", Decimal(0), Decimal(1), 3),
+    NumberField("provider_failure_limit", "Provider failure limit", Decimal(1), Decimal(1000)),
+    NumberField("pace_seconds", "Pace between items", Decimal(0), Decimal(3600), 2, " seconds"),
+)
+
+
+def changed_values(config: AutomationConfig, values: dict[str, Any]) -> dict[str, Any]:
+    """Only the keys whose value differs from the saved row."""
+    return {k: v for k, v in values.items() if getattr(config, k) != v}
+
+
+async def disabling_impact(keys: list[str]) -> str:
+    queue = await get_queue_statistics(get_runtime().api)
+    lines = []
+    for key in keys:
+        process = key.removesuffix("_enabled")
+        if process == "implementation":
+            lines.append(f"Implementation: no new claims; {queue.counts.queued:,} queued wait.")
+        elif process == "identification":
+            lines.append("Identification: no new businesses are searched for.")
+        else:
+            lines.append("Outreach: deployed businesses get no new campaigns.")
+    return "\n".join(lines)
+
+
+class ConfigForm:
+    def __init__(self, config: AutomationConfig) -> None:
+        self.config = config
+        self.switches = {
+            k: ui.switch(k.replace("_", " "), value=getattr(config, k)).mark(k) for k in SWITCHES
+        }
+        self.inputs: dict[str, ui.input] = {}
+        with ui.grid().classes("w-full grid-cols-1 md:grid-cols-2 xl:grid-cols-3 gap-4"):
+            for field in FIELDS:
+                self.inputs[field.key] = (
+                    ui.input(
+                        field.label, value=str(getattr(config, field.key)), validation=field.error
+                    )
+                    .props("inputmode=decimal")
+                    .mark(field.key)
+                )
+        with ui.row().classes("items-center gap-4"):
+            ui.button("Save", icon="save", on_click=self.save).mark("config-save")
+            self.status = ui.label(self._saved_text()).classes("text-sm text-gray-500")
+
+    def _saved_text(self) -> str:
+        by = self.config.updated_by or "—"
+        return f"Last saved {format_time(self.config.updated_at, current_zone())} by {by}"
+
+    def values(self) -> dict[str, Any] | None:
+        """Every field parsed, or None when any is invalid (each shows its error)."""
+        valid = all([el.validate() for el in self.inputs.values()])
+        if not valid:
+            return None
+        values: dict[str, Any] = {k: bool(s.value) for k, s in self.switches.items()}
+        for field in FIELDS:
+            values[field.key] = field.parse(self.inputs[field.key].value)
+        return values
+
+    async def save(self) -> None:
+        if (actor := await acting_admin()) is None:
+            return
+        values = self.values()
+        if values is None:
+            ui.notify("Fix the fields marked in red: nothing was saved.", type="negative")
+            return
+        changes = changed_values(self.config, values)
+        if not changes:
+            ui.notify("Nothing changed.")
+            return
+        disabling = [k for k in SWITCHES if changes.get(k) is False]
+        if disabling:
+            code = await ask_code("Turn off automation?", await disabling_impact(disabling))
+            if code is None or not await verify_step_up(code):
+                ui.notify("Not saved.", type="warning")
+                return
+        try:
+            self.config = await update_automation_config(
+                get_runtime().api, changes, actor.email, caller=actor.caller()
+            )
+        except BackendError as exc:
+            self.show_database_error(exc)
+            return
+        self.status.text = self._saved_text()
+        ui.notify(f"Saved {', '.join(sorted(changes))}", type="positive")
+
+    def show_database_error(self, exc: BackendError) -> None:
+        """The database names the key it refused: put the message at that field."""
+        for key, element in self.inputs.items():
+            if key in exc.message:
+                element.error = exc.message
+        ui.notify(f"Not saved: {exc.message}", type="negative")
+
+
+@ui.page("/config")
+async def config_page() -> None:
+    with frame("Config", "/config"):
+        page = await get_runtime().api.select("automation_config", limit=1)
+        ConfigForm(AutomationConfig.model_validate(page.rows[0]))

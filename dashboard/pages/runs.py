@@ -1,0 +1,125 @@
+"""`/runs`: run history (duration, counts, errors) with filters, keyset paging and
+CSV export; `?run=<id>` (or clicking a row) opens that run's own logs below."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from nicegui import ui
+from nicegui.events import GenericEventArguments
+
+from dashboard.backends.base import Filter, Order
+from dashboard.components import live
+from dashboard.components.filters import RUN_PROCESSES as PROCESSES
+from dashboard.components.filters import RUN_STATUSES as STATUSES
+from dashboard.components.filters import log_filters, parse_id, run_filters
+from dashboard.components.frame import current_zone, frame
+from dashboard.components.table import ServerTable, column
+from dashboard.components.timefmt import format_duration, format_time
+from dashboard.pages.logs import COLUMNS as LOG_COLUMNS
+from dashboard.runtime import get_runtime
+
+COLUMNS = [
+    column("id", "Run"),
+    column("process", "Process"),
+    column("trigger", "Trigger"),
+    column("status", "Status"),
+    column("started_at", "Started", classes="whitespace-nowrap"),
+    column("duration", "Duration"),
+    column("items_processed", "Processed", align="right"),
+    column("items_failed", "Failed", align="right"),
+    column("error", "Error"),
+    column("worker_id", "Worker"),
+]
+
+
+def format_run(row: dict[str, Any]) -> dict[str, Any]:
+    row["duration"] = format_duration(row["started_at"], row.get("finished_at"))
+    row["started_at"] = format_time(row["started_at"], current_zone())
+    row.pop("finished_at", None)
+    return row
+
+
+async def fetch_keyset(
+    table: str, filters: list[Filter], before_id: int | None, limit: int
+) -> Sequence[dict[str, Any]]:
+    """Newest first by id, after the cursor: the one query every history table uses."""
+    if before_id is not None:
+        filters = [*filters, Filter("id", "lt", before_id)]
+    page = await get_runtime().api.select(
+        table, filters=filters, order=[Order("id", desc=True)], limit=limit
+    )
+    return page.rows
+
+
+class RunsView:
+    def __init__(self) -> None:
+        with ui.row().classes("w-full items-start gap-2 flex-wrap"):
+            self.process = ui.select(
+                {"": "All processes", **{p: p for p in PROCESSES}},
+                value="",
+                label="Process",
+                on_change=self.apply,
+            ).classes("w-48")
+            self.status = ui.select(
+                {"": "All statuses", **{s: s for s in STATUSES}},
+                value="",
+                label="Status",
+                on_change=self.apply,
+            ).classes("w-40")
+        self.table = ServerTable(COLUMNS, self.fetch, format_row=format_run)
+        self.table.table.on("rowClick", self.open_from_click)
+        self.detail = ui.column().classes("w-full")
+
+    async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
+        filters = run_filters(self.process.value or None, self.status.value or None)
+        return await fetch_keyset("automation_runs", filters, before_id, limit)
+
+    async def apply(self) -> None:
+        params = {"process": self.process.value or "", "status": self.status.value or ""}
+        query = urlencode({k: v for k, v in params.items() if v})
+        self.table.set_export_url("/api/admin/export/runs.csv" + (f"?{query}" if query else ""))
+        await self.table.reload()
+
+    async def open_from_click(self, e: GenericEventArguments) -> None:
+        args = e.args if isinstance(e.args, list) else [e.args]
+        row = next((a for a in args if isinstance(a, dict) and "id" in a), None)
+        if row is not None:
+            await self.open_run(int(row["id"]))
+
+    async def open_run(self, run_id: int) -> None:
+        self.detail.clear()
+        with self.detail:
+            with ui.row().classes("items-center gap-4"):
+                ui.label(f"Logs of run #{run_id}").classes("text-lg font-semibold")
+                ui.link("open in Logs", f"/logs?run={run_id}")
+            filters = log_filters(None, None, None, run_id)
+
+            async def fetch(before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
+                return await fetch_keyset("automation_logs", filters, before_id, limit)
+
+            def fmt(row: dict[str, Any]) -> dict[str, Any]:
+                row["created_at"] = format_time(row["created_at"], current_zone())
+                row.pop("metadata", None)
+                return row
+
+            logs = ServerTable(LOG_COLUMNS, fetch, format_row=fmt, page_size=25)
+            logs.set_export_url(f"/api/admin/export/logs.csv?run={run_id}")
+        await logs.reload()
+
+
+@ui.page("/runs")
+async def runs_page(run: str | None = None) -> None:
+    with frame("Runs", "/runs"):
+        view = RunsView()
+        await view.apply()
+        try:
+            run_id = parse_id(run, "run")
+        except ValueError as exc:
+            ui.label(f"Cannot open run {run!r}: {exc}").classes("text-negative")
+            run_id = None
+        if run_id is not None:
+            await view.open_run(run_id)
+        live.watch(["automation_runs"], view.table.refresh_first_page)
