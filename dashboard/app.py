@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from nicegui import ui
 
 from dashboard.api import health, internal, outreach, sites, stripe_webhook
+from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
 from dashboard.settings import Settings, load_settings
@@ -24,9 +25,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await open_runtime(settings)
         outreach_tasks = start_outreach_tasks(runtime)
+        await start_live(runtime)
         try:
             yield
         finally:
+            await stop_live(runtime)
             await outreach_tasks.stop()
             await close_runtime()
 

@@ -211,12 +211,12 @@ class LiveBus(Generic[T]):
         self._wake()
 
     async def _supervise(self) -> None:
-        delay = self.backoff_initial
+        failures = 0  # consecutive failed connects: the backoff doubles with each
         while True:
             try:
                 await self.source.connect()
                 self._set_connected(True)
-                delay = self.backoff_initial
+                failures = 0
                 self._coalescer.poke()  # the gap is never replayed: re-read everything
                 await self._pump()
             except asyncio.CancelledError:
@@ -227,8 +227,9 @@ class LiveBus(Generic[T]):
             self._set_connected(False)
             self.reconnects += 1
             await self.source.close()
+            delay = min(self.backoff_initial * 2**failures, self.backoff_max)
+            failures += 1
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self.backoff_max)
 
     async def _pump(self) -> None:
         changes = self.source.changes()

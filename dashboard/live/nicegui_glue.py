@@ -1,0 +1,111 @@
+"""NiceGUI side of the live bus: bindable state, client-scoped watchers, the banner.
+
+Three ways for a page to follow the bus, none of which keeps a dead browser alive:
+- bind to `live` (a bindable dataclass: `connected`, `version`, `snapshot`), e.g.
+  `ui.label().bind_text_from(live, 'version')`; NiceGUI drops the binding with the element;
+- `refresh_on_snapshot(my_refreshable)` once at import for a module-level
+  `@ui.refreshable` (it prunes the targets of deleted clients itself);
+- `watch_table('automation_logs', on_change)` / `watch_snapshot(on_snapshot)` inside a
+  page: the callback runs `with client:` (so `ui.notify` and new elements land in
+  that browser) and is unsubscribed when the client is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import binding, context, ui
+from nicegui.client import Client
+
+from dashboard.live.bus import LiveBus, Subscription
+from dashboard.live.source import Change
+from dashboard.runtime import get_runtime
+
+BANNER_TEXT = "Reconnecting to live updates… figures may be out of date."
+
+
+@binding.bindable_dataclass
+class LiveState:
+    """What every page binds to; one per process, updated by the bus."""
+
+    connected: bool = False
+    version: int = 0
+    snapshot: Any = None
+
+
+live = LiveState()
+
+
+def get_bus() -> LiveBus[Any]:
+    bus = get_runtime().services.get("live")
+    if not isinstance(bus, LiveBus):
+        raise RuntimeError(
+            "the live bus is not running: start it with dashboard.live.service.start_live()"
+        )
+    return bus
+
+
+def attach(bus: LiveBus[Any]) -> list[Subscription]:
+    """Mirror the bus into `live` (called once per process by `start_live`)."""
+    live.connected = bus.connected
+    if bus.snapshot is not None:
+        live.snapshot, live.version = bus.snapshot, bus.version
+
+    def on_snapshot(snapshot: Any) -> None:
+        live.snapshot = snapshot
+        live.version = bus.version
+
+    def on_status(connected: bool) -> None:
+        live.connected = connected
+
+    return [bus.on_snapshot(on_snapshot), bus.on_status(on_status)]
+
+
+def refresh_on_snapshot(refreshable: Any) -> Subscription:
+    """Refresh a module-level `@ui.refreshable` in every browser after each snapshot."""
+    return get_bus().on_snapshot(lambda _snapshot: refreshable.refresh())
+
+
+def _client_scoped(
+    subscribe: Callable[[Callable[[Any], None]], Subscription], callback: Any
+) -> Subscription:
+    client: Client = context.client
+    subscription: Subscription | None = None
+
+    def deliver(value: Any) -> None:
+        if client.is_deleted:
+            if subscription is not None:
+                subscription.cancel()
+            return
+        with client:
+            callback(value)
+
+    subscription = subscribe(deliver)
+    client.on_delete(subscription.cancel)
+    return subscription
+
+
+def watch_table(table: str, callback: Callable[[Change], object]) -> Subscription:
+    """Inside a page: call `callback(change)` in this browser for each change of `table`."""
+    bus = get_bus()
+    return _client_scoped(lambda deliver: bus.subscribe(table, deliver), callback)
+
+
+def watch_snapshot(callback: Callable[[Any], object]) -> Subscription:
+    """Inside a page: call `callback(snapshot)` in this browser after each snapshot."""
+    bus = get_bus()
+    return _client_scoped(bus.on_snapshot, callback)
+
+
+def reconnecting_banner() -> ui.element:
+    """A banner shown while the live subscription is down, hidden once it is live again."""
+    with (
+        ui.row()
+        .classes("w-full items-center gap-2 px-4 py-2 bg-amber-600 text-white")
+        .props('role=status aria-live=polite data-testid="reconnecting-banner"')
+        .bind_visibility_from(live, "connected", backward=lambda c: not c) as banner
+    ):
+        ui.spinner(size="sm", color="white")
+        ui.label(BANNER_TEXT)
+    return banner
