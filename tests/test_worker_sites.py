@@ -1,0 +1,166 @@
+"""The site builder's output, and the `/sites/<uuid>/` route that serves it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import html5lib
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from dashboard.api import sites as sites_route
+from dashboard.backends.postgres import PostgresBackend
+from dashboard.data.models import PipelineBusiness
+from dashboard.data.payments import mark_business_claimed
+from dashboard.runtime import close_runtime, open_runtime
+from dashboard.settings import load_settings
+from dashboard.worker.implementation import implementation_step
+from dashboard.worker.loop import ProcessLoop
+from dashboard.worker.sites import JinjaSiteBuilder, LocalDeployer, remove_banner
+from dashboard.worker.store import get_config
+from tests.test_worker_support import make_ctx, seed_queued, sql
+
+NASTY = '<script>alert("x")</script> & Sons\'s "Best"'
+
+
+def business(**fields: object) -> PipelineBusiness:
+    now = datetime.now(UTC)
+    values: dict[str, object] = {
+        "id": 1, "place_id": "ChIJabc", "name": "Rossi Plumbing", "category": "plumber",
+        "city": "Clifton", "region": "NJ", "address": "1 Main St, Clifton, NJ",
+        "phone": "(973) 555-0100", "email": "info@rossi.example", "rating": 4.5,
+        "review_count": 12, "status": "started", "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    values.update(fields)
+    return PipelineBusiness.model_validate(values)
+
+
+async def render(b: PipelineBusiness) -> str:
+    site = await JinjaSiteBuilder(claim_url_template="https://pay.example/?ref={uuid}").build(
+        b, "abcd1234"
+    )
+    return site.files["index.html"].decode()
+
+
+def parse_strict(html: str) -> None:
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(html)
+
+
+async def test_the_site_is_valid_html5_with_every_field() -> None:
+    html = await render(business())
+    parse_strict(html)
+    for text in ("Rossi Plumbing", "Clifton, NJ", "(973) 555-0100", "tel:9735550100",
+                 "1 Main St", "google.com/maps/search", "query_place_id=ChIJabc",
+                 "https://pay.example/?ref=abcd1234", "Claim this site"):  # fmt: skip
+        assert text in html
+
+
+async def test_every_field_is_escaped() -> None:
+    html = await render(
+        business(
+            name=NASTY,
+            category=NASTY,
+            city=NASTY,
+            region=NASTY,
+            address=NASTY,
+            phone=NASTY,
+            email=NASTY,
+        )  # fmt: skip
+    )
+    parse_strict(html)
+    assert "<script>" not in html
+    assert '"Best"' not in html
+    assert "&lt;script&gt;" in html
+    assert html.count("<!-- claim-banner -->") == 1
+
+
+async def test_a_missing_phone_and_rating_leave_a_valid_page() -> None:
+    html = await render(business(phone=None, rating=None, review_count=None, email=None))
+    parse_strict(html)
+    assert "tel:" not in html
+
+
+async def test_the_banner_can_be_removed_and_the_page_stays_valid() -> None:
+    html = remove_banner(await render(business()))
+    parse_strict(html)
+    assert "Claim this site" not in html
+
+
+@pytest.fixture
+async def site_app(app_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", app_db_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    runtime = await open_runtime(load_settings(), run_migrations=False)
+    app = FastAPI()
+    app.include_router(sites_route.router)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    yield client, runtime.db, tmp_path / "sites"
+    await client.aclose()
+    await close_runtime()
+
+
+async def deploy_one(url: str, backend: PostgresBackend, sites_dir: Path) -> str:
+    seed_queued(url, 1, prefix="site")
+    ctx = make_ctx(backend, sites_dir)
+    loop = ProcessLoop(ctx, "implementation", implementation_step)
+    config = await get_config(backend)
+    assert await implementation_step(loop, config) == "done"
+    return str(sql(url, "select uuid from public.qualified_businesses")[0]["uuid"])
+
+
+async def test_a_deployed_site_is_served_and_loses_its_banner_once_claimed(
+    site_app: tuple[httpx.AsyncClient, PostgresBackend, Path], app_db_url: str
+) -> None:
+    client, backend, sites_dir = site_app
+    uuid = await deploy_one(app_db_url, backend, sites_dir)
+    page = await client.get(f"/sites/{uuid}/")
+    assert page.status_code == 200
+    assert "Claim this site" in page.text
+    parse_strict(page.text)
+    css = await client.get(f"/sites/{uuid}/site.css")
+    assert css.status_code == 200 and "claim-banner" in css.text
+    await mark_business_claimed(backend, uuid, "pi_test_1", "owner@example.com")
+    page = await client.get(f"/sites/{uuid}/")
+    assert page.status_code == 200
+    assert "Claim this site" not in page.text
+    redirect = await client.get(f"/sites/{uuid}")
+    assert redirect.status_code == 308
+
+
+async def test_bad_ids_unknown_sites_and_paths_out_of_the_folder_are_404(
+    site_app: tuple[httpx.AsyncClient, PostgresBackend, Path], app_db_url: str
+) -> None:
+    client, backend, sites_dir = site_app
+    uuid = await deploy_one(app_db_url, backend, sites_dir)
+    (sites_dir.parent / "secrets.env").write_text("SECRET=1")
+    for path in (
+        "/sites/zzzz9999/",  # well formed, never deployed
+        "/sites/ABCD1234/",
+        "/sites/..%2F..%2Fetc/",
+        f"/sites/{uuid}/..%2F..%2Fsecrets.env",
+        f"/sites/{uuid}/.hidden.css",
+        f"/sites/{uuid}/missing.css",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert "SECRET" not in response.text
+
+
+async def test_a_suspended_site_answers_410(
+    site_app: tuple[httpx.AsyncClient, PostgresBackend, Path], app_db_url: str
+) -> None:
+    client, backend, sites_dir = site_app
+    uuid = await deploy_one(app_db_url, backend, sites_dir)
+    sql(app_db_url, "update public.qualified_businesses set site_status = 'suspended'")
+    assert (await client.get(f"/sites/{uuid}/")).status_code == 410
+
+
+async def test_the_local_deployer_refuses_a_malformed_id(tmp_path: Path) -> None:
+    from dashboard.worker.ports import BuiltSite, ProviderError
+
+    deployer = LocalDeployer(tmp_path, "http://x")
+    with pytest.raises(ProviderError):
+        await deployer.deploy(BuiltSite(uuid="../evil", files={"index.html": b"x"}))
+    assert list(tmp_path.iterdir()) == []

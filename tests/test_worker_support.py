@@ -1,0 +1,114 @@
+"""Helpers shared by the worker tests (no tests here): seeding, waiting, subprocess workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from dashboard.backends.postgres import PostgresBackend
+from dashboard.worker.context import WorkerContext, WorkerOptions
+from dashboard.worker.finders import DemoFinder
+from dashboard.worker.ports import BusinessFinder, SiteBuilder
+from dashboard.worker.sites import JinjaSiteBuilder, LocalDeployer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sql(url: str, query: str, params: Any = None) -> list[dict[str, Any]]:
+    """Run one statement as the owner (test set-up and checks only)."""
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+
+def seed_queued(url: str, count: int, prefix: str = "biz") -> None:
+    sql(
+        url,
+        "insert into public.pipeline_businesses (place_id, name, category, city, region)"
+        " select %s || '-' || g, 'Business ' || g, 'plumber', 'Clifton', 'NJ'"
+        " from generate_series(1, %s) g",
+        (prefix, count),
+    )
+
+
+def seed_targets(url: str, *targets: tuple[str, str, str]) -> None:
+    for position, (city, region, category) in enumerate(targets, start=1):
+        sql(
+            url,
+            "insert into public.identification_targets (position, city, region, category)"
+            " values (%s, %s, %s, %s)",
+            (position, city, region, category),
+        )
+
+
+def make_ctx(
+    backend: PostgresBackend,
+    sites_dir: Path,
+    *,
+    worker_id: str = "test-worker",
+    finder: BusinessFinder | None = None,
+    builder: SiteBuilder | None = None,
+    **options: float,
+) -> WorkerContext:
+    return WorkerContext(
+        api=backend,
+        worker_id=worker_id,
+        finder=finder or DemoFinder(),
+        builder=builder or JinjaSiteBuilder(),
+        deployer=LocalDeployer(sites_dir, "http://sites.test"),
+        options=WorkerOptions(**options),
+    )
+
+
+def wait_until(check: Callable[[], Any], timeout: float, interval: float = 0.02) -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def spawn_worker(url: str, data_dir: Path, worker_id: str, *args: str) -> subprocess.Popen[bytes]:
+    """A real worker process (`python -m dashboard.worker`) on the test database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DATA_DIR": str(data_dir),
+        "WORKER_PACE_SECONDS": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "dashboard.worker", "--worker-id", worker_id, *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def worker_state(url: str, process: str, worker_id: str) -> str | None:
+    rows = sql(
+        url,
+        "select workers -> %s ->> 'state' as state from public.automation_status where process = %s",
+        (worker_id, process),
+    )
+    return rows[0]["state"] if rows else None
+
+
+def stop_all(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
