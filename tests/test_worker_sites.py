@@ -67,7 +67,7 @@ async def test_every_field_is_escaped() -> None:
             address=NASTY,
             phone=NASTY,
             email=NASTY,
-        )  # fmt: skip
+        )
     )
     parse_strict(html)
     assert "<script>" not in html

@@ -101,7 +101,8 @@ def spawn_worker(url: str, data_dir: Path, worker_id: str, *args: str) -> subpro
 def worker_state(url: str, process: str, worker_id: str) -> str | None:
     rows = sql(
         url,
-        "select workers -> %s ->> 'state' as state from public.automation_status where process = %s",
+        "select workers -> %s ->> 'state' as state from public.automation_status"
+        " where process = %s",
         (worker_id, process),
     )
     return rows[0]["state"] if rows else None
