@@ -28,6 +28,8 @@ from dashboard.payments.effects import (
 from dashboard.payments.locking import locked
 
 UUID_RE = re.compile(r"[a-z0-9]{8}")
+#: What mark_business_claimed accepts; anything else is kept only in the event payload.
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 REVIEW_TYPES = ("charge.refunded", "charge.dispute.created")
 DEFERRED_SQL = """
 select id, type, payload -> 'data' -> 'object' as object from public.stripe_events
@@ -55,12 +57,10 @@ def _checkout_fields(session: dict[str, Any]) -> tuple[str, str, str | None, str
         return "the session has neither payment_intent nor id"
     details = session.get("customer_details")
     email = _text(details.get("email")) if isinstance(details, dict) else None
-    return (
-        uuid,
-        payment_id,
-        email or _text(session.get("customer_email")),
-        _text(session.get("customer")),
-    )
+    email = email or _text(session.get("customer_email"))
+    if email is not None and (len(email) > 320 or not EMAIL_RE.fullmatch(email)):
+        email = None
+    return uuid, payment_id[:255], email, _text(session.get("customer"))
 
 
 async def apply_checkout(
