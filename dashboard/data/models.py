@@ -231,7 +231,7 @@ class Throughput(Row):
     identified: int = 0
     deployed: int = 0
     failed: int = 0
-    claimed: int = 0
+    claimed: int | None = 0  # None for callers who may not read qualified_businesses
 
 
 class ThroughputWindows(Row):

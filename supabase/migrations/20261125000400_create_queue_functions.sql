@@ -4,11 +4,25 @@
 -- 1 ---------------------------------------------------------------------------------
 create function public.get_queue_statistics()
 returns jsonb
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = ''
 as $$
+declare
+  v_result jsonb;
+  v_claimed_hour bigint;
+  v_claimed_day bigint;
+begin
+  -- claims live in qualified_businesses, which signed-in admins may not read directly:
+  -- for them the claimed counts are null rather than an error
+  if pg_catalog.has_table_privilege('public.qualified_businesses', 'select') then
+    select count(*) filter (where qb.claimed_at >= now() - interval '1 hour'), count(*)
+      into v_claimed_hour, v_claimed_day
+      from public.qualified_businesses qb
+     where qb.claimed and qb.claimed_at >= now() - interval '1 day';
+  end if;
+
   with q as materialized (
     select v.status, v.count, v.oldest_at, v.stale_count from public.v_queue_status v
   ),
@@ -27,12 +41,6 @@ as $$
       from public.pipeline_businesses p
      where p.status in ('queued', 'started', 'deployed', 'failed', 'skipped')
        and p.created_at >= now() - interval '1 day'
-  ),
-  claimed as (
-    select count(*) filter (where qb.claimed_at >= now() - interval '1 hour') as hour,
-           count(*) as day
-      from public.qualified_businesses qb
-     where qb.claimed and qb.claimed_at >= now() - interval '1 day'
   )
   select jsonb_build_object(
     'counts', (select jsonb_object_agg(q.status, q.count) from q),
@@ -43,13 +51,16 @@ as $$
       (select round(extract(epoch from now() - q.oldest_at), 3) from q where q.status = 'queued'),
     'throughput', jsonb_build_object(
       'last_hour', jsonb_build_object('identified', i.hour, 'deployed', f.deployed_hour,
-                                      'failed', f.failed_hour, 'claimed', c.hour),
+                                      'failed', f.failed_hour, 'claimed', v_claimed_hour),
       'last_day', jsonb_build_object('identified', i.day, 'deployed', f.deployed_day,
-                                     'failed', f.failed_day, 'claimed', c.day)))
-    from finished f, identified i, claimed c
+                                     'failed', f.failed_day, 'claimed', v_claimed_day)))
+    into v_result
+    from finished f, identified i;
+  return v_result;
+end
 $$;
 comment on function public.get_queue_statistics() is
-  'Queue overview as jsonb: counts per status, total, stale started claims, oldest queued age, and identified/deployed/failed/claimed in the last hour and day.';
+  'Queue overview as jsonb: counts per status, total, stale started claims, oldest queued age, and identified/deployed/failed/claimed in the last hour and day (claimed is null for callers who may not read qualified_businesses).';
 
 -- 4 ---------------------------------------------------------------------------------
 create function public.claim_next_business(p_worker_id text)
