@@ -74,6 +74,15 @@ def _add_worker_command() -> None:
 _add_worker_command()
 
 
+def _add_admin_commands() -> None:
+    from dashboard.auth.cli import admin
+
+    cli.add_command(admin)
+
+
+_add_admin_commands()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,13 +1,41 @@
-"""NiceGUI side of the app: registers the auth middleware and every `/admin` page.
+"""NiceGUI side of the app: registers the auth guard, its routes and every `/admin` page.
 
 Called by `app.create_app()` before `ui.run_with(...)`, and by the test main file
 before `ui.run(...)` (NiceGUI's User fixture talks to the NiceGUI app directly, so
-page paths here are relative to the `/admin` mount).
+page paths here are relative to the `/admin` mount). The guard must be added before
+`ui.run*`: NiceGUI's session middleware then wraps it, so `app.storage` works inside.
+
+Page modules either expose `register()` (called here every time) or use `@ui.page`
+at import; the NiceGUI test fixture drops routes between tests, so such modules are
+reloaded here when their routes are gone.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import sys
+
+from nicegui import Client, app
+
 
 def setup_nicegui() -> None:
-    """Import the page modules (their `@ui.page` decorators register the routes)."""
-    from dashboard import pages  # noqa: F401
+    from dashboard.auth import guard
+
+    guard.install(app)
+    _register_pages()
+
+
+def _register_pages() -> None:
+    import dashboard.pages as pages
+
+    registered = {fn.__module__ for fn in Client.page_routes}
+    for info in pkgutil.iter_modules(pages.__path__):
+        name = f"{pages.__name__}.{info.name}"
+        was_loaded = name in sys.modules
+        module = importlib.import_module(name)
+        register = getattr(module, "register", None)
+        if callable(register):
+            register()
+        elif was_loaded and name not in registered:
+            importlib.reload(module)

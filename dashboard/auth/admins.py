@@ -1,0 +1,103 @@
+"""Operator tasks on admin accounts (local provider), for the CLI and `make demo`:
+create, list, reset MFA, unlock. Synchronous: they run before or beside the server.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import dict_row
+
+from dashboard.auth import crypto
+from dashboard.auth.throttle import account_key
+
+MIN_PASSWORD_LENGTH = 12
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AdminError(ValueError):
+    """Bad input for an admin task; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class AdminRow:
+    email: str
+    created_at: datetime
+    last_sign_in_at: datetime | None
+    mfa: bool
+    recovery_codes_left: int
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AdminError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_admin(database_url: str, email: str, password: str) -> str:
+    """Create an admin; return its id. An existing email is an error (nothing changes)."""
+    email = email.strip()
+    if not _EMAIL.match(email):
+        raise AdminError(f"{email!r} is not an email address")
+    check_password(password)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "insert into auth.users (email, encrypted_password) values (%s, %s)"
+            " on conflict (email) do nothing returning id::text",
+            (email.lower(), crypto.hash_password(password)),
+        ).fetchone()
+    if row is None:
+        raise AdminError(f"an admin with email {email} already exists")
+    return str(row[0])
+
+
+def list_admins(database_url: str) -> list[AdminRow]:
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        rows = conn.execute(
+            "select u.email, u.created_at, u.last_sign_in_at,"
+            " exists (select 1 from auth.mfa_factors f where f.user_id = u.id"
+            "   and f.status = 'verified') as mfa,"
+            " (select count(*) from admin_private.recovery_codes r where r.user_id = u.id"
+            "   and r.used_at is null) as recovery_codes_left"
+            " from auth.users u order by u.created_at"
+        ).fetchall()
+    return [AdminRow(**r) for r in rows]
+
+
+def reset_mfa(database_url: str, email: str) -> None:
+    """Remove the admin's factors and recovery codes and end their sessions; the next
+    sign-in enrols a new factor."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "select id from auth.users where lower(email) = lower(%s)", (email.strip(),)
+        ).fetchone()
+        if row is None:
+            raise AdminError(f"no admin with email {email}: see `cliftonsites admin list`")
+        user_id = row[0]
+        for table in (
+            "auth.mfa_factors",
+            "admin_private.totp_steps",
+            "admin_private.recovery_codes",
+        ):
+            conn.execute(f"delete from {table} where user_id = %s", (user_id,))
+        conn.execute(
+            "update admin_private.sessions set revoked_at = now(), revoked_reason = 'reset_mfa',"
+            " token_hash = null, handoff_hash = null where user_id = %s and revoked_at is null",
+            (user_id,),
+        )
+        conn.execute(
+            "insert into public.admin_audit_log (actor_id, actor_email, action, target)"
+            " values (null, 'operator', 'mfa_reset', %s)",
+            (email.strip().lower(),),
+        )
+
+
+def unlock(database_url: str, email: str) -> int:
+    """Forget the account's failed attempts (per-address limits stay)."""
+    with psycopg.connect(database_url) as conn:
+        cur = conn.execute(
+            "delete from admin_private.auth_failures where key = %s", (account_key(email),)
+        )
+        return cur.rowcount

@@ -1,0 +1,84 @@
+"""UI pieces of sign-in shared by the pages: the header's logout button, the QR code as
+a data URI (never a served file, which NiceGUI would cache publicly), and the one-time
+display of recovery codes with copy and download buttons.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import qrcode
+import qrcode.image.svg
+from nicegui import ui
+
+from dashboard.auth import get_auth
+from dashboard.auth.access import page_meta, page_session
+
+#: How often an open page asks whether its session still holds (read only, no touch).
+SESSION_WATCH_SECONDS = 30.0
+
+
+def logout_button() -> None:
+    """`Log out` for the header: ends the session in the database, then clears the cookie.
+
+    Also watches the session, so a page left open goes to the login page soon after a
+    logout elsewhere or a timeout (actions are refused at once by `require_admin`).
+    """
+
+    async def log_out() -> None:
+        session = await page_session(touch=False)
+        if session is not None:
+            await get_auth().logout(session, page_meta())
+        ui.navigate.to("/logout")
+
+    async def watch() -> None:
+        if await page_session(touch=False) is None:
+            ui.navigate.to("/login")
+
+    ui.button("Log out", icon="logout", on_click=log_out).props(
+        "flat color=white id=logout data-testid=logout"
+    ).mark("logout")
+    ui.timer(SESSION_WATCH_SECONDS, watch)
+
+
+def qr_data_uri(uri: str) -> str:
+    svg = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.to_string()).decode()
+
+
+def enrollment_view(uri: str, secret: str) -> None:
+    """The QR code and the secret as text, for manual entry."""
+    ui.image(qr_data_uri(uri)).classes("w-56 h-56 bg-white rounded").props(
+        "id=qr data-testid=qr alt='QR code for your authenticator app'"
+    ).mark("qr")
+    ui.label("Can't scan? Enter this key in your app:").classes("text-sm")
+    ui.label(" ".join(secret[i : i + 4] for i in range(0, len(secret), 4))).classes(
+        "font-mono text-lg select-all"
+    ).props("id=secret data-testid=secret").mark("secret")
+
+
+def recovery_codes_view(codes: list[str]) -> None:
+    """Ten codes, shown once: copy and download, then they are gone for good."""
+    text = "\n".join(codes) + "\n"
+    ui.label("Recovery codes").classes("text-lg font-bold")
+    ui.label(
+        "Each code signs you in once if you lose your phone. Save them now:"
+        " they are shown only this once."
+    ).classes("text-sm")
+    with (
+        ui.column()
+        .classes("font-mono gap-0")
+        .props("id=recovery-codes data-testid=recovery-codes")
+        .mark("recovery-codes")
+    ):
+        for code in codes:
+            ui.label(code)
+    with ui.row():
+        ui.button("Copy", icon="content_copy", on_click=lambda: ui.clipboard.write(text)).props(
+            "id=copy-codes data-testid=copy-codes"
+        ).mark("copy-codes")
+        ui.button(
+            "Download",
+            icon="download",
+            on_click=lambda: ui.download.content(text, "cliftonsites-recovery-codes.txt"),
+        ).props("id=download-codes data-testid=download-codes").mark("download-codes")

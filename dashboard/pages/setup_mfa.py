@@ -1,0 +1,79 @@
+"""`/admin/setup-mfa`: a first login without a factor enrols one here.
+
+QR code (a data URI) and the secret as text; one code verifies the factor; then the
+10 recovery codes are shown once, and `Continue` completes the rotation to aal2.
+"""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from dashboard.auth import get_auth
+from dashboard.auth.access import page_meta, page_session
+from dashboard.auth.provider import AuthError
+from dashboard.auth.service import safe_next
+from dashboard.auth.ui import enrollment_view, recovery_codes_view
+
+
+async def setup_mfa_page(next: str = "") -> None:
+    ui.page_title("Set up two-step verification · CliftonSites Admin")
+    auth = get_auth()
+    session = await page_session()
+    if session is None:
+        ui.navigate.to("/login")
+        return
+    if await auth.verified_factor(session) is not None:
+        ui.navigate.to("/security" if session.is_aal2 else "/mfa")
+        return
+    enrollment = await auth.start_enrollment(session, page_meta())
+    target = safe_next(next)
+    with ui.card().classes("absolute-center w-[28rem]") as card:
+        ui.label("Set up two-step verification").classes("text-xl font-bold")
+        ui.label(
+            "Scan this code with an authenticator app (1Password, Google"
+            " Authenticator, Aegis, ...), then enter the code it shows."
+        ).classes("text-sm")
+        enrollment_view(enrollment.uri, enrollment.secret)
+        code = (
+            ui.input("6-digit code")
+            .props("id=code data-testid=code autocomplete=one-time-code inputmode=numeric")
+            .mark("code")
+        )
+        error = (
+            ui.label()
+            .classes("text-negative text-sm")
+            .props("id=error data-testid=error")
+            .mark("error")
+        )
+
+        async def confirm() -> None:
+            error.text = ""
+            current = await page_session()
+            if current is None:
+                ui.navigate.to("/login?expired=1")
+                return
+            try:
+                step, codes = await auth.confirm_enrollment(
+                    current, enrollment.factor_id, code.value or "", page_meta(), next_path=target
+                )
+            except AuthError as exc:
+                error.text = str(exc)
+                code.value = ""
+                return
+            card.clear()
+            with card:
+                ui.label("Authenticator enrolled.").classes("text-xl font-bold")
+                recovery_codes_view(codes)
+                url = step.url if step else target
+                ui.button("Continue", on_click=lambda: ui.navigate.to(url)).props(
+                    "id=continue data-testid=continue"
+                ).mark("continue")
+
+        code.on("keydown.enter", confirm)
+        ui.button("Verify", on_click=confirm).props("id=verify data-testid=verify").mark(
+            "verify"
+        ).classes("w-full")
+
+
+def register() -> None:
+    ui.page("/setup-mfa")(setup_mfa_page)

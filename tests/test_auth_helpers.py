@@ -1,0 +1,96 @@
+"""Helpers shared by the auth tests (no tests here): a movable clock, admins, and
+the sign-in steps driven through the service the way the pages drive them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+
+from dashboard.auth.admins import create_admin
+from dashboard.auth.audit import RequestMeta
+from dashboard.auth.service import AuthService
+from dashboard.auth.sessions import AdminSession
+from dashboard.backends.postgres import PostgresBackend
+from dashboard.runtime import Runtime, close_runtime, open_runtime
+from dashboard.settings import load_settings
+
+SECRET_KEY = "auth-tests-secret-key-0123456789abcdef"
+EMAIL = "owner@cliftonsites.test"
+PASSWORD = "correct horse battery staple"
+META = RequestMeta(ip="203.0.113.7", user_agent="pytest-browser", binding="browser-1")
+
+
+@dataclass
+class FakeClock:
+    """A clock the tests move by hand; starts on a step boundary."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def add_admin(url: str, email: str = EMAIL, password: str = PASSWORD) -> str:
+    return create_admin(url, email, password)
+
+
+def service(db: PostgresBackend, clock: FakeClock) -> AuthService:
+    return AuthService.local(db, SECRET_KEY, clock=clock)
+
+
+def code_at(secret: str, when: datetime) -> str:
+    return pyotp.TOTP(secret).at(when)
+
+
+@dataclass
+class Signed:
+    token: str
+    session: AdminSession
+    secret: str
+
+
+async def sign_in_password(
+    auth: AuthService, meta: RequestMeta = META, email: str = EMAIL, password: str = PASSWORD
+) -> tuple[str, AdminSession]:
+    step = await auth.login(email, password, meta)
+    token, session, _ = await auth.redeem(step.handoff.ticket, meta.binding)
+    return token, session
+
+
+async def enrol(auth: AuthService, clock: FakeClock, meta: RequestMeta = META) -> Signed:
+    """Password step, then enrolment from the shown secret: an aal2 session."""
+    _, session = await sign_in_password(auth, meta)
+    enrollment = await auth.start_enrollment(session, meta)
+    step, _codes = await auth.confirm_enrollment(
+        session, enrollment.factor_id, code_at(enrollment.secret, clock()), meta
+    )
+    assert step is not None
+    token, session, _ = await auth.redeem(step.handoff.ticket, meta.binding)
+    return Signed(token, session, enrollment.secret)
+
+
+async def full_sign_in(
+    auth: AuthService, clock: FakeClock, secret: str, meta: RequestMeta = META
+) -> Signed:
+    """Password then TOTP for an enrolled admin (the clock must be on a fresh step)."""
+    _, session = await sign_in_password(auth, meta)
+    step = await auth.verify_second_factor(session, code_at(secret, clock()), meta)
+    token, session, _ = await auth.redeem(step.handoff.ticket, meta.binding)
+    return Signed(token, session, secret)
+
+
+@pytest.fixture(autouse=True)
+async def app_runtime(app_db_url: str) -> AsyncIterator[Runtime]:
+    """The app's runtime on the test database, open before the User fixture's first
+    request and closed after it (import this fixture into a test module to use it)."""
+    settings = load_settings(database_url=app_db_url, secret_key=SECRET_KEY)
+    runtime = await open_runtime(settings, run_migrations=False)
+    yield runtime
+    await close_runtime()
