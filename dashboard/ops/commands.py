@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
+import psycopg
 
 from dashboard.ops.connect import database
 
+T = TypeVar("T")
 URL_OPTION = click.option(
     "--database-url", envvar="DATABASE_URL", help="Server to use (default: the embedded one)"
 )
@@ -32,6 +37,36 @@ def seed_command(database_url: str | None, businesses: int, targets: int, seed_v
     click.echo(report.message)
 
 
+@click.command("doctor")
+@URL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+def doctor_command(database_url: str | None, as_json: bool) -> None:
+    """Check the database against the schema's promises; exit 1 when anything fails."""
+    from dashboard.ops.doctor import run_doctor
+    from dashboard.ops.render import doctor_text
+
+    with database(database_url) as (mode, url):
+        report, catalog = _guard(lambda: run_doctor(url))
+    if as_json:
+        body = report.to_json() | {"server_version": catalog.server_version, "mode": mode}
+        click.echo(json.dumps(body, indent=2))
+    else:
+        click.echo(doctor_text(report, url=url, version=catalog.server_version, mode=mode))
+    if not report.ok:
+        sys.exit(1)
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Turn a database error into one readable line instead of a traceback."""
+    try:
+        return action()
+    except psycopg.OperationalError as exc:
+        raise click.ClickException(f"cannot reach the database: {str(exc).strip()}") from None
+    except psycopg.Error as exc:
+        raise click.ClickException(f"database error: {str(exc).strip()}") from None
+
+
 def register(cli: click.Group, db: click.Group) -> None:
     """Attach the ops commands to the `cliftonsites` group and its `db` group."""
     db.add_command(seed_command)
+    cli.add_command(doctor_command)

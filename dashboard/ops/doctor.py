@@ -1,0 +1,371 @@
+"""`cliftonsites doctor`: check a database against what the schema promises.
+
+Each check compares the catalog snapshot (`catalog.py`) with the promises of
+`expected.py` and returns findings. A finding says what is wrong, why it matters,
+and the SQL that fixes it. `fail` findings make the command exit non-zero; `warn`
+findings are worth a look but do not break anything the design relies on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+
+from dashboard.ops import expected as exp
+from dashboard.ops.catalog import Catalog, read_catalog
+from dashboard.ops.doctor_more import (
+    check_indexes,
+    check_migrations,
+    check_outreach,
+    check_realtime,
+)
+from dashboard.ops.finding import Finding
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    passed: dict[str, str] = field(default_factory=dict)  # check -> what was verified
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "fail" for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "passed": self.passed,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+Check = Callable[[Catalog], tuple[list[Finding], str]]
+
+
+def diagnose(catalog: Catalog) -> Report:
+    report = Report()
+    checks: dict[str, Check] = {
+        "tables": check_tables,
+        "policies": check_policies,
+        "functions": check_functions,
+        "triggers": check_triggers,
+        "views": check_views,
+        "indexes": check_indexes,
+        "migrations": check_migrations,
+        "realtime": check_realtime,
+        "outreach": check_outreach,
+    }
+    for name, check in checks.items():
+        findings, verified = check(catalog)
+        report.findings.extend(findings)
+        if not any(f.severity == "fail" for f in findings):
+            report.passed[name] = verified
+    return report
+
+
+def run_doctor(url: str) -> tuple[Report, Catalog]:
+    """Read the catalog once (read-only) and diagnose it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.read_only = True
+        catalog = read_catalog(conn)
+    return diagnose(catalog), catalog
+
+
+def check_tables(cat: Catalog) -> tuple[list[Finding], str]:
+    out = []
+    for name in exp.TABLES:
+        table = cat.tables.get(name)
+        if table is None:
+            out.append(
+                Finding(
+                    "tables",
+                    f"public.{name}",
+                    "fail",
+                    f"table {name} is missing",
+                    "the app and the workers read and write it",
+                    "cliftonsites db migrate  -- applies the migrations that create it",
+                )
+            )
+        elif not table.rls:
+            out.append(
+                Finding(
+                    "tables",
+                    f"public.{name}",
+                    "fail",
+                    f"row level security is disabled on {name}",
+                    "without RLS, any role with a grant sees and changes every row;"
+                    " Supabase exposes public tables through its API",
+                    f"alter table public.{name} enable row level security;",
+                )
+            )
+        else:
+            out.extend(_table_grants(name, table.grants))
+    return out, f"{len(exp.TABLES)} tables present, RLS on every one, grants as designed"
+
+
+def _table_grants(name: str, grants: dict[str, list[str]]) -> list[Finding]:
+    out = []
+    allowed = {"SELECT"} if name in exp.READABLE else set()
+    for role, allowed_privileges in (("anon", set()), ("authenticated", allowed)):
+        extra = sorted(set(grants.get(role, [])) - allowed_privileges)
+        if extra:
+            out.append(
+                Finding(
+                    "tables",
+                    f"public.{name}",
+                    "fail",
+                    f"{role} holds {', '.join(extra)} on {name}",
+                    f"{role} must only read what the design allows (SYSTEM.md: anon"
+                    " nothing, authenticated reads with MFA); writes go through"
+                    " service_role after the session check",
+                    f"revoke {', '.join(p.lower() for p in extra)} on public.{name} from {role};",
+                )
+            )
+    if name == "admin_audit_log":
+        extra = sorted({"UPDATE", "DELETE", "TRUNCATE"} & set(grants.get("service_role", [])))
+        if extra:
+            out.append(
+                Finding(
+                    "tables",
+                    "public.admin_audit_log",
+                    "fail",
+                    f"service_role may {', '.join(extra)} the audit log",
+                    "the audit log is append-only: a stolen service key must not"
+                    " be able to erase its tracks",
+                    f"revoke {', '.join(p.lower() for p in extra)}"
+                    " on public.admin_audit_log from service_role;",
+                )
+            )
+    return out
+
+
+def check_policies(cat: Catalog) -> tuple[list[Finding], str]:
+    out = []
+    for name, table in cat.tables.items():
+        if name not in exp.TABLES:
+            continue
+        for policy in table.policies:
+            out.extend(_policy_findings(policy))
+        if name in exp.READABLE:
+            out.extend(_readable_policies(name, table.policies))
+    return out, "no policy for anon; reads by authenticated require aal2; (select auth.jwt())"
+
+
+def _policy_findings(policy: Any) -> list[Finding]:
+    out = []
+    where = f'"{policy.name}" on public.{policy.table}'
+    if {"anon", "public"} & set(policy.roles):
+        out.append(
+            Finding(
+                "policies",
+                where,
+                "fail",
+                f"policy {where} applies to {', '.join(policy.roles)}",
+                "anon (the browser's key) must see nothing; a policy for public covers anon too",
+                f"drop policy {where};",
+            )
+        )
+    text = f"{policy.using or ''} {policy.check or ''}"
+    bare = text.replace("( SELECT auth.", "").replace("(SELECT auth.", "")
+    if "auth.jwt()" in bare or "auth.uid()" in bare:
+        out.append(
+            Finding(
+                "policies",
+                where,
+                "warn",
+                f"policy {where} calls auth.jwt()/auth.uid() per row",
+                "wrapped as (select auth.jwt()) it is evaluated once per query;"
+                " bare, once per row (Supabase's advisor flags it)",
+                f"-- recreate {where} with (select auth.jwt()) / (select auth.uid())",
+            )
+        )
+    return out
+
+
+def _readable_policies(name: str, policies: list[Any]) -> list[Finding]:
+    selects = [p for p in policies if p.command in ("SELECT", "ALL") and "authenticated" in p.roles]
+    if any(not p.permissive and "aal2" in (p.using or "") for p in selects):
+        return []
+    policy = f'"Reading {name} requires MFA (aal2)"'
+    return [
+        Finding(
+            "policies",
+            f"public.{name}",
+            "fail",
+            f"no restrictive aal2 policy on {name}",
+            "without it, a signed-in admin who has not passed MFA can read the table",
+            f"create policy {policy} on public.{name} as restrictive for select"
+            " to authenticated using (((select auth.jwt()) ->> 'aal') = 'aal2');",
+        )
+    ]
+
+
+def check_functions(cat: Catalog) -> tuple[list[Finding], str]:
+    out = []
+    for name in exp.FUNCTIONS:
+        fn = cat.functions.get(name)
+        if fn is None:
+            where = exp.file_defining(rf"create\s+(or\s+replace\s+)?function\s+public\.{name}\b")
+            out.append(
+                Finding(
+                    "functions",
+                    f"public.{name}",
+                    "fail",
+                    f"function {name} is missing",
+                    "the app and the workers call it through the API",
+                    f"cliftonsites db migrate  -- it is created in {where}",
+                )
+            )
+            continue
+        allowed = {"service_role"} | (
+            {"authenticated"} if name in exp.AUTHENTICATED_FUNCTIONS else set()
+        )
+        out.extend(_function_findings(fn, allowed))
+    for fn in cat.functions.values():
+        if fn.is_trigger:
+            out.extend(_function_findings(fn, set()))
+        elif fn.name not in exp.FUNCTIONS:
+            out.append(
+                Finding(
+                    "functions",
+                    fn.signature,
+                    "warn",
+                    f"unexpected function {fn.signature} in public",
+                    "public holds exactly the 25 RPC functions and trigger functions;"
+                    " anything else is callable through the API if granted",
+                    f"drop function {fn.signature};  -- or move it to another schema",
+                )
+            )
+    return out, "25 functions, security invoker, search_path fixed, execute matrix as designed"
+
+
+def _function_findings(fn: Any, allowed: set[str]) -> list[Finding]:
+    out = []
+    if fn.search_path is None:
+        out.append(
+            Finding(
+                "functions",
+                fn.signature,
+                "fail",
+                f"{fn.signature} has a mutable search_path",
+                "a caller could put their own schema first and hijack the names"
+                " the function uses (Supabase's advisor flags it)",
+                f"alter function {fn.signature} set search_path = '';",
+            )
+        )
+    if fn.security_definer:
+        out.append(
+            Finding(
+                "functions",
+                fn.signature,
+                "fail",
+                f"{fn.signature} is SECURITY DEFINER",
+                "it runs with its owner's rights and skips RLS for every caller;"
+                " the design keeps every function SECURITY INVOKER",
+                f"alter function {fn.signature} security invoker;",
+            )
+        )
+    executors = set(fn.executors)
+    extra = sorted(executors - allowed)
+    if extra:
+        who = "public, " + ", ".join(extra) if fn.public_execute else ", ".join(extra)
+        out.append(
+            Finding(
+                "functions",
+                fn.signature,
+                "fail",
+                f"{', '.join(extra)} may execute {fn.signature}",
+                "anon executes nothing and authenticated only functions 1-3:"
+                " everything else acts only through service_role after the"
+                " server has checked the admin's session",
+                f"revoke execute on function {fn.signature} from {who};",
+            )
+        )
+    missing = sorted(allowed - executors)
+    if missing:
+        out.append(
+            Finding(
+                "functions",
+                fn.signature,
+                "fail",
+                f"{', '.join(missing)} may not execute {fn.signature}",
+                "the dashboard or the workers call it as that role",
+                f"grant execute on function {fn.signature} to {', '.join(missing)};",
+            )
+        )
+    return out
+
+
+def check_triggers(cat: Catalog) -> tuple[list[Finding], str]:
+    out = []
+    present = {(t.name, t.table): t for t in cat.triggers}
+    for name, table in exp.TRIGGERS.items():
+        trigger = present.get((name, table))
+        if trigger is None:
+            where = exp.file_defining(rf"create\s+trigger\s+{name}\b")
+            out.append(
+                Finding(
+                    "triggers",
+                    f"{name} on public.{table}",
+                    "fail",
+                    f"trigger {name} on {table} is missing",
+                    _TRIGGER_WHY[name],
+                    f"cliftonsites db migrate  -- it is created in {where}",
+                )
+            )
+        elif not trigger.enabled:
+            out.append(
+                Finding(
+                    "triggers",
+                    f"{name} on public.{table}",
+                    "fail",
+                    f"trigger {name} on {table} is disabled",
+                    _TRIGGER_WHY[name],
+                    f"alter table public.{table} enable trigger {name};",
+                )
+            )
+    return out, "5 triggers present and enabled"
+
+
+_TRIGGER_WHY = {
+    "outreach_on_deployed": "newly deployed businesses never get outreach started at once"
+    " (only the sweeper would catch them)",
+    "pipeline_businesses_set_updated_at": "updated_at goes stale, so recent-activity views lie",
+    "qualified_businesses_set_updated_at": "updated_at goes stale, so recent-activity views lie",
+    "automation_config_set_updated_at": "the config page shows when it last changed",
+    "automation_commands_notify": "workers hear of new commands only when they next poll",
+}
+
+
+def check_views(cat: Catalog) -> tuple[list[Finding], str]:
+    out = []
+    for name in exp.VIEWS:
+        view = cat.views.get(name)
+        if view is None:
+            where = exp.file_defining(rf"create\s+(or\s+replace\s+)?view\s+public\.{name}\b")
+            out.append(
+                Finding(
+                    "views",
+                    f"public.{name}",
+                    "fail",
+                    f"view {name} is missing",
+                    "the overview reads queue and identification progress from it",
+                    f"cliftonsites db migrate  -- it is created in {where}",
+                )
+            )
+        elif not view.security_invoker:
+            out.append(
+                Finding(
+                    "views",
+                    f"public.{name}",
+                    "fail",
+                    f"view {name} runs with its owner's rights (no security_invoker)",
+                    "a definer view reads past the RLS of whoever queries it"
+                    " (Supabase's advisor flags it)",
+                    f"alter view public.{name} set (security_invoker = true);",
+                )
+            )
+    return out, "both views present with security_invoker"
