@@ -1,0 +1,1 @@
+"""Contract suites: the same calls against real external services, skipped without credentials."""
