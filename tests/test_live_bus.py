@@ -13,8 +13,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from dashboard.backends.base import Filter, Order
 from dashboard.backends.postgres import PostgresBackend
-from dashboard.live.bus import LiveBus
+from dashboard.live.bus import LiveBus, RowBatch
 from dashboard.live.postgres_source import PostgresChangeSource
 from dashboard.live.source import Change
 
@@ -261,3 +262,39 @@ async def test_commit_to_callback_latency_stays_low_over_120_spaced_events(
     print(f"\ncommit -> change callback: {pct(change_ms)}; -> snapshot: {pct(snapshot_ms)}")
     assert statistics.quantiles(change_ms, n=20)[18] < 100
     assert statistics.quantiles(snapshot_ms, n=20)[18] < 150
+
+
+async def test_a_row_feed_reads_a_bursts_new_rows_once_for_every_subscriber(
+    make_bus: MakeBus, conn: psycopg.AsyncConnection[Any], backend: PostgresBackend
+) -> None:
+    bus = await make_bus()
+    fetched: list[list[int]] = []
+
+    async def fetch_rows(ids: list[Any]) -> list[dict[str, Any]]:
+        fetched.append(list(ids))
+        page = await backend.select(
+            "automation_logs", filters=[Filter("id", "in", ids)], order=[Order("id")]
+        )
+        return page.rows
+
+    feed = bus.row_feed("automation_logs", fetch_rows)
+    assert bus.row_feed("automation_logs", fetch_rows) is feed
+    batches: list[list[RowBatch]] = [[] for _ in range(20)]
+    for b in batches:
+        feed.subscribe(b.append)
+    await insert_burst_in_one_transaction(conn, 10)
+    assert await bus.wait_for(lambda: all(batches), 3)
+    await asyncio.sleep(0.1)
+    assert feed.queries == 1
+    assert len(fetched[0]) == 10
+    assert all(
+        [r["message"] for r in b[0].rows] == [f"burst line {i}" for i in range(10)] for b in batches
+    )
+    assert batches[0][0].complete
+    await conn.execute(
+        "insert into public.automation_logs (process, level, message)"
+        " select 'system', 'info', 'bulk ' || g from generate_series(1, 60) g"
+    )
+    assert await bus.wait_for(lambda: len(batches[0]) == 2, 3)
+    assert not batches[0][1].complete
+    assert len(batches[0][1].rows) == 50

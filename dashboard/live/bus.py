@@ -18,6 +18,7 @@ import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from dashboard.live.coalesce import Coalescer
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Callback = Callable[[Any], object]
+FetchRows = Callable[[list[Any]], Awaitable[list[dict[str, Any]]]]
 ALL = "*"
 
 
@@ -84,6 +86,7 @@ class LiveBus(Generic[T]):
         self._next_key = 0
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        self._feeds: dict[str, RowFeed] = {}
         self._tick = asyncio.Event()
 
     # -- state -------------------------------------------------------------------------
@@ -126,6 +129,20 @@ class LiveBus(Generic[T]):
         """Call `callback(connected)` whenever the subscription goes live or drops."""
         return self._add("status", callback, weak)
 
+    def row_feed(self, table: str, fetch_rows: FetchRows) -> RowFeed:
+        """The shared feed of `table`'s new or changed rows (made on first use).
+
+        `fetch_rows(ids)` runs once per burst for every browser watching, e.g. one
+        `select ... where id = any(ids)`; each page then filters the rows in memory.
+        """
+        feed = self._feeds.get(table)
+        if feed is None:
+            feed = self._feeds[table] = RowFeed(self, table, fetch_rows)
+            self.subscribe(table, feed.on_change)
+            if self._task is not None:
+                feed.coalescer.start()
+        return feed
+
     def _add(self, topic: str, callback: Callback, weak: bool) -> Subscription:
         registry = self._subs.setdefault(topic, {})
         self._next_key += 1
@@ -156,6 +173,8 @@ class LiveBus(Generic[T]):
         """Start the supervisor and the snapshot coalescer (idempotent)."""
         if self._task is None or self._task.done():
             self._coalescer.start()
+            for feed in self._feeds.values():
+                feed.coalescer.start()
             self._task = asyncio.create_task(self._supervise(), name="live-bus-supervisor")
 
     async def stop(self) -> None:
@@ -164,6 +183,8 @@ class LiveBus(Generic[T]):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self._coalescer.stop()
+        for feed in self._feeds.values():
+            await feed.coalescer.stop()
         await self.source.close()
         self._set_connected(False)
 
@@ -241,3 +262,58 @@ class LiveBus(Generic[T]):
             if aclose is not None:
                 await aclose()
         raise SourceDisconnected("the change feed ended")
+
+
+@dataclass(frozen=True)
+class RowBatch:
+    """The rows of one burst. `complete` is False when a statement touched more rows
+    than its notice could name (over 50): pages should then reload their first page."""
+
+    table: str
+    rows: list[dict[str, Any]]
+    complete: bool
+
+
+class RowFeed:
+    """New or changed rows of one table, read once per burst by id and fanned out."""
+
+    def __init__(self, bus: LiveBus[Any], table: str, fetch_rows: FetchRows) -> None:
+        self.bus = bus
+        self.table = table
+        self.fetch_rows = fetch_rows
+        self._ids: dict[Any, None] = {}  # an ordered set
+        self._complete = True
+        self.coalescer: Coalescer[RowBatch] = Coalescer(
+            self._fetch, self._deliver, window=bus._coalescer.window, name=f"{table} rows"
+        )
+
+    @property
+    def queries(self) -> int:
+        return self.coalescer.queries
+
+    def subscribe(self, callback: Callback, *, weak: bool = False) -> Subscription:
+        """Call `callback(RowBatch)` after each burst of changes to the table."""
+        return self.bus._add(f"rows:{self.table}", callback, weak)
+
+    def on_change(self, change: Change) -> None:
+        if change["op"] == "DELETE":
+            return
+        self._ids.update(dict.fromkeys(i for i in change["ids"] if i is not None))
+        if change["n"] > len(change["ids"]):
+            self._complete = False
+        self.coalescer.poke()
+
+    async def _fetch(self) -> RowBatch:
+        ids, complete = list(self._ids), self._complete
+        self._ids, self._complete = {}, True
+        try:
+            rows = await self.fetch_rows(ids) if ids else []
+        except BaseException:
+            self._ids = dict.fromkeys(ids) | self._ids  # keep them for the retry
+            self._complete = self._complete and complete
+            raise
+        return RowBatch(self.table, rows, complete)
+
+    def _deliver(self, batch: RowBatch) -> None:
+        self.bus._emit(f"rows:{self.table}", batch)
+        self.bus._wake()

@@ -5,8 +5,9 @@ Three ways for a page to follow the bus, none of which keeps a dead browser aliv
   `ui.label().bind_text_from(live, 'version')`; NiceGUI drops the binding with the element;
 - `refresh_on_snapshot(my_refreshable)` once at import for a module-level
   `@ui.refreshable` (it prunes the targets of deleted clients itself);
-- `watch_table('automation_logs', on_change)` / `watch_snapshot(on_snapshot)` inside a
-  page: the callback runs `with client:` (so `ui.notify` and new elements land in
+- `watch_table('automation_logs', on_change)`, `watch_rows(table, fetch_rows, on_rows)`
+  (the new rows, read once per burst for all browsers) or `watch_snapshot(on_snapshot)`
+  inside a page: the callback runs `with client:` (so `ui.notify` and new elements land in
   that browser) and is unsubscribed when the client is deleted.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from nicegui import binding, context, ui
 from nicegui.client import Client
 
-from dashboard.live.bus import LiveBus, Subscription
+from dashboard.live.bus import FetchRows, LiveBus, RowBatch, Subscription
 from dashboard.live.source import Change
 from dashboard.runtime import get_runtime
 
@@ -96,6 +97,16 @@ def watch_snapshot(callback: Callable[[Any], object]) -> Subscription:
     """Inside a page: call `callback(snapshot)` in this browser after each snapshot."""
     bus = get_bus()
     return _client_scoped(bus.on_snapshot, callback)
+
+
+def watch_rows(
+    table: str, fetch_rows: FetchRows, callback: Callable[[RowBatch], object]
+) -> Subscription:
+    """Inside a page: call `callback(RowBatch)` in this browser after each burst of
+    `table`'s changes. The rows are read once per burst for every browser watching, so
+    a live tail costs one query per burst however many admins follow it."""
+    feed = get_bus().row_feed(table, fetch_rows)
+    return _client_scoped(feed.subscribe, callback)
 
 
 def reconnecting_banner() -> ui.element:
