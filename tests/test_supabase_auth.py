@@ -59,6 +59,9 @@ class FakeGoTrue:
     requests: list[httpx.Request] = field(default_factory=list)
     challenge_ttl: float = 300.0
     legacy_errors: bool = False
+    app_metadata: dict[str, Any] = field(
+        default_factory=lambda: {"provider": "email", "cliftonsites_admin": True}
+    )
 
     def error(self, status: int, code: str, message: str) -> httpx.Response:
         if self.legacy_errors:
@@ -71,7 +74,7 @@ class FakeGoTrue:
             "aud": "authenticated",
             "role": "authenticated",
             "email": EMAIL,
-            "app_metadata": {"provider": "email"},
+            "app_metadata": self.app_metadata,
             "user_metadata": {},
             "created_at": "2026-11-01T00:00:00Z",
             "factors": list(self.factors.values()),
@@ -250,6 +253,15 @@ async def test_a_wrong_password_or_unknown_email_reads_the_same(
     with pytest.raises(InvalidCredentials) as unknown:
         await provider.sign_in_with_password("nobody@example.com", PASSWORD)
     assert str(wrong.value) == str(unknown.value) == "Wrong email or password."
+
+
+async def test_a_project_user_without_the_admin_flag_is_refused(
+    provider: SupabaseAuthProvider, gotrue: FakeGoTrue
+) -> None:
+    gotrue.app_metadata = {"provider": "email"}
+    with pytest.raises(InvalidCredentials):
+        await provider.sign_in_with_password(EMAIL, PASSWORD)
+    assert await provider.access_token_for(Caller(role="authenticated", sub=gotrue.user_id)) is None
 
 
 async def test_it_enrolls_a_totp_factor_with_secret_and_uri(

@@ -44,6 +44,9 @@ from dashboard.backends.postgres import PostgresBackend
 from dashboard.settings import Settings
 
 STEP_SECONDS = 30
+#: Only users whose `app_metadata` carries this flag are admins (set with the service
+#: role or SQL; users cannot change their own app_metadata). See docs/supabase.md.
+ADMIN_FLAG = "cliftonsites_admin"
 _CREDENTIALS = {"invalid_credentials", "user_banned", "user_not_found", "validation_failed"}
 _SESSION_OVER = {
     "session_not_found",
@@ -138,12 +141,14 @@ class SupabaseAuthProvider:
         *,
         http: httpx.AsyncClient | None = None,
         issuer: str = "CliftonSites",
+        require_admin_flag: bool = True,
     ) -> None:
         self.auth_url = project_url.rstrip("/") + "/auth/v1"
         self.anon_key = anon_key
         self.guard = guard
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
         self.issuer = issuer
+        self.require_admin_flag = require_admin_flag
         #: Latest session per user (tokens rotate on refresh), for `access_token_for`.
         self._latest: dict[str, Session] = {}
 
@@ -199,13 +204,16 @@ class SupabaseAuthProvider:
         return session.access_token if session else None
 
     async def sign_in_with_password(self, email: str, password: str) -> Identity:
-        async with self._as(None) as client:
+        async with self._as(None) as client:  # refusals inside leave no cached session
             response = await client.sign_in_with_password(
                 {"email": email.strip(), "password": password}
             )
-        if response.session is None:
-            raise AuthError("Supabase Auth accepted the password but gave no session: try again.")
-        return identity_of(response.session)
+            session = response.session
+            if session is None:
+                raise AuthError("Supabase Auth gave no session for this password: try again.")
+            if self.require_admin_flag and session.user.app_metadata.get(ADMIN_FLAG) is not True:
+                raise InvalidCredentials()  # a project user who is not an admin learns no more
+        return identity_of(session)
 
     async def list_factors(self, identity: Identity) -> list[Factor]:
         async with self._as(identity) as client:
