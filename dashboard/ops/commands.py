@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import TypeVar
 
 import click
@@ -56,6 +57,25 @@ def doctor_command(database_url: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+@click.command("business")
+@click.argument("key")
+@URL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+def business_command(key: str, database_url: str | None, as_json: bool) -> None:
+    """Where a business stands and why (KEY: its 8-char uuid, place_id or id)."""
+    from dashboard.ops.why import BusinessNotFound, explain_business
+
+    with database(database_url) as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        try:
+            explanation = _guard(lambda: explain_business(conn, key))
+        except BusinessNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(asdict(explanation), indent=2))
+    else:
+        click.echo(explanation.text)
+
+
 def _guard(action: Callable[[], T]) -> T:
     """Turn a database error into one readable line instead of a traceback."""
     try:
@@ -70,3 +90,4 @@ def register(cli: click.Group, db: click.Group) -> None:
     """Attach the ops commands to the `cliftonsites` group and its `db` group."""
     db.add_command(seed_command)
     cli.add_command(doctor_command)
+    cli.add_command(business_command)
