@@ -138,7 +138,7 @@ CASES: dict[str, tuple[Callable[[Conn], str], str]] = {
                 started_at="now() - interval '2 hours'",
             )
             and "g1"
-        ),  # fmt: skip
+        ),
         "stale: claimed 2 h ago, past the 15-minute limit;"
         " reset_stale_started_businesses will requeue it",
     ),
@@ -148,7 +148,7 @@ CASES: dict[str, tuple[Callable[[Conn], str], str]] = {
                 c, "h1", "failed", attempts=3, last_error="deploy timed out", finished_at="now()"
             )
             and "h1"
-        ),  # fmt: skip
+        ),
         "failed after 3 attempt(s) at",
     ),
     "skipped": (
