@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from nicegui import ui
 
-from dashboard.api import health, internal, outreach, sites, stripe_webhook
+from dashboard.api import admin, export, health, internal, outreach, sites, stripe_webhook
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outreach.router)
     app.include_router(stripe_webhook.router)
     app.include_router(internal.router)
+    app.include_router(admin.router)
+    app.include_router(export.router)
     setup_nicegui()
     ui.run_with(
         app,

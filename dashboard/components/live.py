@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, ParamSpec
 
 from nicegui import ui
 
@@ -25,6 +26,7 @@ from dashboard.data.models import DashboardSnapshot
 from dashboard.data.overview import get_dashboard_snapshot
 from dashboard.runtime import get_runtime
 
+P = ParamSpec("P")
 Refresh = Callable[[], Awaitable[None]]
 Render = Callable[[DashboardSnapshot], Awaitable[None] | None]
 FALLBACK_POLL_SECONDS = 5.0
@@ -129,3 +131,18 @@ def banner() -> None:
     ):
         ui.spinner(size="sm", color="white")
         ui.label("Reconnecting to live updates… what you see may be out of date.")
+
+
+def survives_refresh(handler: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
+    """Run a click handler inside its page's client, not inside the button's slot.
+
+    A live refresh may delete the button (and its slot) while the handler still waits
+    for a dialog or the database; dialogs and notices must still reach the page.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        with ui.context.client:
+            await handler(*args, **kwargs)
+
+    return wrapper

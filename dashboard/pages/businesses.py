@@ -214,6 +214,7 @@ async def load_business(business_id: int) -> dict[str, Any] | None:
     }
 
 
+@live.survives_refresh
 async def act(business_id: int, action: str) -> None:
     """Run one detail-page action as the signed-in admin and say what happened."""
     if (actor := await acting_admin()) is None:

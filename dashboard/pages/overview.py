@@ -47,6 +47,7 @@ async def command_impact(process: str, command: str) -> str:
     )
 
 
+@live.survives_refresh
 async def run_command(process: str, command: str) -> None:
     """Send one command as the signed-in admin, with step-up when it is dangerous."""
     if process not in PROCESSES or command not in COMMANDS:

@@ -1,0 +1,75 @@
+"""Test helper: a real admin with a verified TOTP factor and an AAL2 session cookie,
+made through the auth service itself (no mocks of our own code). The clock is the
+only thing faked, so a test can move past the TOTP step used at sign-in and give a
+fresh code for step-up."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+
+from dashboard.auth.admins import create_admin
+from dashboard.auth.provider import Identity
+from dashboard.auth.service import AuthService
+from dashboard.runtime import Runtime
+
+EMAIL = "ops@cliftonsites.test"
+PASSWORD = "correct horse battery staple"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class SignedIn:
+    user_id: str
+    email: str
+    token: str
+    secret: str
+    clock: FakeClock
+    auth: AuthService
+
+    def fresh_code(self) -> str:
+        """A code from the next TOTP step (the clock moves there), never used before."""
+        self.clock.advance(30)
+        return pyotp.TOTP(self.secret).at(self.clock())
+
+    async def sign_out(self) -> None:
+        session = await self.auth.current(self.token)
+        assert session is not None
+        await self.auth.sessions.revoke(session.id, "test")
+
+
+async def sign_in_admin(runtime: Runtime, email: str = EMAIL) -> SignedIn:
+    """Create the admin, enrol and verify a factor, and open an AAL2 session."""
+    clock = FakeClock()
+    auth = AuthService.local(runtime.db, runtime.settings.secret_key, clock=clock)
+    runtime.services["auth"] = auth
+    user_id = await asyncio.to_thread(create_admin, runtime.database_url, email, PASSWORD)
+    identity = Identity(user_id, email)
+    enrollment = await auth.provider.enroll(identity)
+    code = pyotp.TOTP(enrollment.secret).at(clock())
+    await auth.provider.verify(identity, enrollment.factor_id, code)
+    handoff = await auth.sessions.start(
+        user_id=user_id,
+        email=email,
+        aal="aal2",
+        factor_id=enrollment.factor_id,
+        binding=None,
+        next_path="/",
+        ip=None,
+        user_agent=None,
+    )
+    token, _session, _next = await auth.sessions.redeem(handoff.ticket, None)
+    return SignedIn(user_id, email, token, enrollment.secret, clock, auth)
