@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import psycopg
+
 from dashboard.backends.base import BackendError
 from dashboard.data import automation
 from dashboard.data.models import (
@@ -35,6 +37,7 @@ from dashboard.worker.store import get_config
 Outcome = Literal["done", "failed", "lost", "empty"]
 Step = Callable[["ProcessLoop", AutomationConfig], Awaitable[Outcome]]
 log = logging.getLogger("dashboard.worker")
+TRANSIENT = (BackendError, psycopg.Error, OSError)
 
 
 @dataclass
@@ -133,23 +136,22 @@ class ProcessLoop:
         try:
             await self.heartbeat()
             while not stop.is_set():
-                if self.notified.is_set():
-                    self.notified.clear()
-                    await self.take_commands(stop)
-                    await self.heartbeat()
-                if stop.is_set():
-                    break
-                wait = await self._tick_safely()
+                wait = await self._turn(stop)
                 await self.sleep(wait, stop)
         finally:
             await self.shutdown()
 
-    async def _tick_safely(self) -> float:
+    async def _turn(self, stop: asyncio.Event) -> float:
+        """Apply what was notified, then do one tick; a database outage is waited out."""
         try:
-            return await self.tick()
-        except BackendError as exc:
-            log.error("%s: database error: %s", self.process, exc)
-            self.state, self.message = "error", f"database error: {exc.message}"[:500]
+            if self.notified.is_set():
+                self.notified.clear()
+                await self.take_commands(stop)
+                await self.heartbeat()
+            return 0.0 if stop.is_set() else await self.tick()
+        except TRANSIENT as exc:
+            log.error("%s: database error, retrying: %s", self.process, exc)
+            self.state, self.message = "error", f"database error: {exc}"[:500]
             return self.ctx.options.empty_wait_seconds
 
     async def tick(self) -> float:
@@ -199,7 +201,7 @@ class ProcessLoop:
         self.state, self.message = "offline", None
         try:
             await self.heartbeat()
-        except BackendError as exc:
+        except TRANSIENT as exc:
             log.warning("could not report offline: %s", exc)
 
     # -- commands --------------------------------------------------------------

@@ -16,9 +16,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import click
-import psycopg
 
-from dashboard.backends.base import BackendError
 from dashboard.data.models import Process
 from dashboard.data.queue import reset_stale_started_businesses
 from dashboard.worker.context import WorkerContext
@@ -26,12 +24,11 @@ from dashboard.worker.guards import Guards
 from dashboard.worker.identification import IdentificationStep, Leadership
 from dashboard.worker.implementation import implementation_step
 from dashboard.worker.listener import CommandListener
-from dashboard.worker.loop import ProcessLoop, enabled, pace
+from dashboard.worker.loop import TRANSIENT, ProcessLoop, enabled, pace
 from dashboard.worker.store import count_queued, count_targets_left, get_config
 
 log = logging.getLogger("dashboard.worker")
 ORDER: tuple[Process, ...] = ("identification", "implementation")
-TRANSIENT = (BackendError, psycopg.Error, OSError)
 
 
 class Worker:
