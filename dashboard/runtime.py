@@ -85,4 +85,6 @@ async def close_runtime() -> None:
     if runtime.api is not runtime.db:
         await runtime.api.close()
     await runtime.db.close()
+    if runtime.embedded_server is not None:
+        await asyncio.to_thread(runtime.embedded_server.cleanup)
     set_runtime(None)

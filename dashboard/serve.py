@@ -65,7 +65,7 @@ def demo() -> None:
     worker = start_worker(settings, database_url)
     click.echo(f"sign in at http://{settings.host}:{settings.port}/admin")
     try:
-        serve(settings.model_copy(update={"database_url": database_url}))
+        serve(settings)  # resolves the same database (the embedded server is shared by handle)
     finally:
         worker.terminate()
         try:
