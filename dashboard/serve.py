@@ -48,6 +48,7 @@ def prepare_demo(settings: Settings, database_url: str) -> None:
 def start_worker(settings: Settings, database_url: str) -> subprocess.Popen[bytes]:
     """The demo's worker: a separate process, as on the VM, sharing the same database."""
     env = dict(os.environ, DATABASE_URL=database_url)
+    env.setdefault("WORKER_FAILURE_RATE", "0.05")  # the odd failure, so retries show live
     exe = Path(sys.executable).with_name("cliftonsites")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "dashboard.cli"]
     return subprocess.Popen([*cmd, "worker", "--process", "both"], env=env)
