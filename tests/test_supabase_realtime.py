@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from dashboard.live.bus import LiveBus
 from dashboard.live.source import Change, SourceDisconnected
 from dashboard.live.supabase_source import BadPayload, SupabaseChangeSource, to_change
 
@@ -291,9 +292,7 @@ async def test_the_live_bus_reconnects_and_refetches_the_snapshot_after_a_drop(
         snapshots += 1
         return snapshots
 
-    # The bus lands in its own commit; until then this test is skipped, not broken.
-    live_bus = pytest.importorskip("dashboard.live.bus", reason="dashboard/live/bus.py not in yet")
-    bus = live_bus.LiveBus(source, fetch, backoff_initial=0.05)
+    bus: LiveBus[int] = LiveBus(source, fetch, backoff_initial=0.05)
     await bus.start()
     try:
         assert await bus.wait_for(lambda: bus.connected and bus.version >= 1, 3)
