@@ -217,7 +217,11 @@ class AuthService:
             elif allow_recovery and await self.recovery.use(session.user_id, code):
                 used = "recovery_code_used"
             else:
-                raise InvalidCode("Enter the 6-digit code from your app, or a recovery code.")
+                raise InvalidCode(
+                    "That recovery code is not right or was already used."
+                    if allow_recovery
+                    else "Enter the 6-digit code from your authenticator app."
+                )
         except InvalidCode:
             await self._failed(
                 reservation, session.email, meta, f"{action}_failed", session.user_id

@@ -1,0 +1,251 @@
+"""The sign-in pages and the guard, driven through NiceGUI's User fixture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+from nicegui import Client
+from nicegui.testing import User
+
+from dashboard.auth.access import COOKIE_NAME, require_admin_api
+from dashboard.auth.guard import AdminGuard
+from dashboard.auth.service import AuthService
+from dashboard.auth.sessions import AdminSession
+from dashboard.runtime import Runtime
+from tests.test_auth_helpers import (
+    EMAIL,
+    PASSWORD,
+    FakeClock,
+    Signed,
+    add_admin,
+    app_runtime,  # noqa: F401  (autouse: opens the runtime for the User fixture)
+    code_at,
+    enrol,
+    service,
+)
+
+PUBLIC = {"/login", "/mfa", "/setup-mfa"}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def auth(app_runtime: Runtime, clock: FakeClock) -> AuthService:  # noqa: F811
+    auth = service(app_runtime.db, clock)
+    app_runtime.services["auth"] = auth
+    add_admin(app_runtime.database_url)
+    return auth
+
+
+@pytest.fixture
+async def enrolled(auth: AuthService, clock: FakeClock) -> Signed:
+    """An admin who already has a factor; the clock is moved to a fresh step."""
+    signed = await enrol(auth, clock)
+    clock.advance(seconds=30)
+    return signed
+
+
+def protected_paths() -> list[str]:
+    paths = {p for p in Client.page_routes.values() if "{" not in p}
+    return sorted(paths - PUBLIC)
+
+
+async def password_step(user: User, password: str = PASSWORD) -> None:
+    await user.open("/login")
+    user.find(marker="email").type(EMAIL)
+    user.find(marker="password").type(password)
+    user.find(marker="sign-in").click()
+
+
+async def test_pages_redirect_to_login_and_keep_the_target(user: User, auth: AuthService) -> None:
+    await user.open("/login")
+    paths = protected_paths()
+    assert {"/", "/security"} <= set(paths)
+    for path in paths:
+        response = await user.http_client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        expected = "/login" if path == "/" else f"/login?next={path}"
+        assert response.headers["location"] == expected
+
+
+async def test_a_wrong_password_is_refused_with_a_clear_message(
+    user: User, auth: AuthService
+) -> None:
+    await password_step(user, "not it")
+    await user.should_see("Wrong email or password.")
+    assert COOKIE_NAME not in user.http_client.cookies
+
+
+async def test_enrolment_from_the_shown_secret_reaches_the_dashboard(
+    user: User, auth: AuthService, clock: FakeClock
+) -> None:
+    await password_step(user)
+    await user.should_see("Set up two-step verification", retries=20)
+    secret = user.find(marker="secret").elements.pop().text.replace(" ", "")
+    image = user.find(marker="qr").elements.pop()
+    assert image.props["src"].startswith("data:image/svg+xml;base64,")
+    user.find(marker="code").type(code_at(secret, clock()))
+    user.find(marker="verify").click()
+    await user.should_see(marker="recovery-codes", retries=20)
+    codes = user.find(marker="recovery-codes").elements.pop().default_slot.children
+    assert len(codes) == 10
+    user.find(marker="continue").click()
+    await user.should_see(marker="logout", retries=20)
+    await user.open("/security")
+    await user.should_see("Recovery codes left: 10 of 10")
+
+
+async def test_a_password_only_session_is_refused_on_every_admin_page_and_route(
+    user: User, enrolled: Signed
+) -> None:
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    for path in protected_paths():
+        response = await user.http_client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/mfa"), path
+    api = admin_api()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(api), base_url="http://test") as c:
+        c.cookies.set(COOKIE_NAME, user.http_client.cookies[COOKIE_NAME])
+        assert (await c.post("/api/admin/ping")).status_code == 403
+
+
+async def test_the_same_totp_code_twice_is_refused(
+    user: User, enrolled: Signed, clock: FakeClock, create_user: Callable[[], User]
+) -> None:
+    code = code_at(enrolled.secret, clock())
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    user.find(marker="code").type(code)
+    user.find(marker="verify").click()
+    await user.should_see(marker="logout", retries=20)
+    other = create_user()
+    await password_step(other)
+    await other.should_see("Two-step verification", retries=20)
+    other.find(marker="code").type(code)
+    other.find(marker="verify").click()
+    await other.should_see("That code was already used", retries=20)
+
+
+async def test_a_recovery_code_works_once(
+    user: User, auth: AuthService, enrolled: Signed, create_user: Callable[[], User]
+) -> None:
+    codes = await auth.recovery.replace(enrolled.session.user_id)
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    user.find(marker="code").type(codes[0])
+    user.find(marker="verify").click()
+    await user.should_see(marker="logout", retries=20)
+    other = create_user()
+    await password_step(other)
+    await other.should_see("Two-step verification", retries=20)
+    other.find(marker="code").type(codes[0])
+    other.find(marker="verify").click()
+    await other.should_see("That recovery code is not right or was already used.", retries=20)
+
+
+async def test_logout_in_one_tab_then_a_click_in_another_tab_is_refused(
+    user: User, enrolled: Signed, clock: FakeClock, create_user: Callable[[], User]
+) -> None:
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    user.find(marker="code").type(code_at(enrolled.secret, clock()))
+    user.find(marker="verify").click()
+    await user.should_see(marker="logout", retries=20)
+    second_tab = create_user()
+    second_tab.http_client.cookies = user.http_client.cookies
+    await second_tab.open("/security")
+    await user.open("/security")
+    user.find(marker="logout").click()
+    await user.should_see("You are signed out.", retries=20)
+    clock.advance(seconds=30)
+    second_tab.find(marker="regen-code").type(code_at(enrolled.secret, clock()))
+    second_tab.find(marker="regenerate").click()
+    await second_tab.should_see("Your session has ended. Sign in again.", retries=20)
+    await second_tab.should_see(marker="sign-in", retries=20)
+
+
+async def test_cookies_from_before_login_after_the_password_and_after_logout_are_refused(
+    user: User, enrolled: Signed, clock: FakeClock
+) -> None:
+    await user.open("/login")
+    before = dict(user.http_client.cookies)
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    after_password = dict(user.http_client.cookies)
+    user.find(marker="code").type(code_at(enrolled.secret, clock()))
+    user.find(marker="verify").click()
+    await user.should_see(marker="logout", retries=20)
+    signed_in = dict(user.http_client.cookies)
+    assert signed_in[COOKIE_NAME] != after_password[COOKIE_NAME]
+    await user.http_client.get("/logout")
+    for jar in (before, after_password, signed_in):
+        user.http_client.cookies.clear()
+        for name, value in jar.items():
+            user.http_client.cookies.set(name, value)
+        response = await user.http_client.get("/security", follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login?next=/security"
+
+
+async def test_pages_carry_security_headers_and_refuse_other_origins(
+    user: User, auth: AuthService
+) -> None:
+    response = await user.http_client.get("/login")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert "strict-transport-security" not in response.headers  # plain HTTP here
+    evil = {"origin": "https://evil.example"}
+    assert (await user.http_client.post("/login", headers=evil)).status_code == 403
+    sent: list[dict[str, object]] = []
+
+    async def inner(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("a cross-origin websocket must not reach NiceGUI")
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    scope = {
+        "type": "websocket",
+        "path": "/_nicegui_ws/socket.io/",
+        "headers": [(b"host", b"test"), (b"origin", b"https://evil.example")],
+        "query_string": b"",
+    }
+    await AdminGuard(inner)(scope, receive, send)  # type: ignore[arg-type]
+    assert sent == [
+        {"type": "websocket.close", "code": 1008, "reason": "cross-origin request refused"}
+    ]
+
+
+def admin_api() -> FastAPI:
+    api = FastAPI()
+
+    @api.post("/api/admin/ping")
+    async def ping(session: AdminSession = Depends(require_admin_api)) -> dict[str, str]:  # noqa: B008
+        return {"email": session.email}
+
+    return api
+
+
+async def test_admin_routes_need_an_aal2_session_and_the_same_origin(
+    user: User, enrolled: Signed
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(admin_api()), base_url="http://test"
+    ) as client:
+        assert (await client.post("/api/admin/ping")).status_code == 401
+        client.cookies.set(COOKIE_NAME, enrolled.token)
+        ok = await client.post("/api/admin/ping", headers={"origin": "http://test"})
+        assert ok.status_code == 200 and ok.json() == {"email": EMAIL.lower()}
+        evil = await client.post("/api/admin/ping", headers={"origin": "https://evil.example"})
+        assert evil.status_code == 403
