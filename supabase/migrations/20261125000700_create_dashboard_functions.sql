@@ -131,7 +131,7 @@ begin
              coalesce(sum(pt.replied), 0)::bigint as replied,
              coalesce(sum(pt.claimed), 0)::bigint as claimed
         from per_target pt
-       where p_target_id is null
+      having p_target_id is null  -- an aggregate gives its row even when nothing matches
       union all
       select t.position, t.id, t.city, t.region, t.category,
              coalesce(pt.identified, 0)::bigint, coalesce(pt.deployed, 0)::bigint,
