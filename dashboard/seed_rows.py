@@ -215,9 +215,11 @@ class Builder:
             token = uuid.UUID(int=rng.getrandbits(128), version=4)
             return ("started", 0, 1, None, rng.choice(WORKERS), token, started, None)
         finished = min(created + vocab.minutes(rng, 10, 2880), self.now - timedelta(minutes=1))
+        if i >= self.started_from - self.mix.recent:
+            finished = self.now - vocab.minutes(rng, 1, 10)
         started = finished - vocab.minutes(rng, 0.5, 4)
         worker = rng.choice(WORKERS)
-        roll = rng.random()
+        roll = 0.0 if i >= self.started_from - self.mix.recent else rng.random()
         if roll < self.mix.deployed:
             attempts = 2 if rng.random() < 0.1 else 1
             return ("deployed", 0, attempts, None, worker, None, started, finished)

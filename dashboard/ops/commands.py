@@ -76,6 +76,66 @@ def business_command(key: str, database_url: str | None, as_json: bool) -> None:
         click.echo(explanation.text)
 
 
+@click.command("queue")
+@URL_OPTION
+@click.option("--limit", default=10, show_default=True, help="How many next-up rows")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+def queue_command(database_url: str | None, limit: int, as_json: bool) -> None:
+    """Pipeline counts per status, and the businesses next in line."""
+    from dashboard.ops.views import queue_data, queue_text
+
+    with database(database_url) as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        data = _guard(lambda: queue_data(conn, limit))
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else queue_text(data))
+
+
+@click.command("status")
+@URL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+def status_command(database_url: str | None, as_json: bool) -> None:
+    """Automation processes, config switches, identification progress and latest runs."""
+    from dashboard.ops.views import status_data, status_text
+
+    with database(database_url) as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        data = _guard(lambda: status_data(conn))
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else status_text(data))
+
+
+@click.command("logs")
+@URL_OPTION
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines (Ctrl-C stops)")
+@click.option("--process", help="identification, implementation, outreach, payments, system")
+@click.option("--level", help="Minimum level: debug, info, warning, error")
+@click.option("--limit", default=50, show_default=True, help="How many recent lines")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line")
+def logs_command(
+    database_url: str | None,
+    follow: bool,
+    process: str | None,
+    level: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Recent automation log lines, optionally followed live."""
+    from dashboard.ops.views import follow_logs, log_line, log_rows, validate_log_filters
+
+    try:
+        validate_log_filters(process, level)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with database(database_url) as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        rows = (
+            follow_logs(conn, process=process, level=level, limit=limit)
+            if follow
+            else iter(_guard(lambda: log_rows(conn, process=process, level=level, limit=limit)))
+        )
+        try:
+            for row in rows:
+                click.echo(json.dumps(row, default=str) if as_json else log_line(row))
+        except KeyboardInterrupt:
+            pass
+
+
 def _guard(action: Callable[[], T]) -> T:
     """Turn a database error into one readable line instead of a traceback."""
     try:
@@ -91,3 +151,6 @@ def register(cli: click.Group, db: click.Group) -> None:
     db.add_command(seed_command)
     cli.add_command(doctor_command)
     cli.add_command(business_command)
+    cli.add_command(queue_command)
+    cli.add_command(status_command)
+    cli.add_command(logs_command)
