@@ -6,10 +6,15 @@ fresh code for step-up."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
+import pytest
+from nicegui import ui
+from nicegui.testing import User
 
 from dashboard.auth.admins import create_admin
 from dashboard.auth.provider import Identity
@@ -73,3 +78,26 @@ async def sign_in_admin(runtime: Runtime, email: str = EMAIL) -> SignedIn:
     )
     token, _session, _next = await auth.sessions.redeem(handoff.ticket, None)
     return SignedIn(user_id, email, token, enrollment.secret, clock, auth)
+
+
+@pytest.fixture
+async def admin(user: User, app_runtime: Runtime) -> SignedIn:
+    """The User fixture's browser signed in as an AAL2 admin (import with `app_runtime`)."""
+    signed_in = await sign_in_admin(app_runtime)
+    user.http_client.cookies.set("cs_session", signed_in.token)
+    return signed_in
+
+
+async def settle(predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    """Wait until an async condition holds (handlers run as background tasks)."""
+    for _ in range(int(timeout / 0.05)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def table_rows(user: User, index: int = 0) -> list[dict[str, Any]]:
+    """The rows a page's `index`-th table currently sends to the browser."""
+    tables = sorted(user.find(ui.table).elements, key=lambda t: t.id)
+    return list(tables[index].rows)

@@ -5,22 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
 from dashboard.data.automation import report_automation_heartbeat
 from dashboard.runtime import Runtime
-from tests.admin_session import SignedIn, sign_in_admin
-from tests.test_auth_helpers import app_runtime  # noqa: F401  (autouse: opens the runtime)
+from tests import admin_session, test_auth_helpers
+from tests.admin_session import SignedIn
 
-
-@pytest.fixture
-async def admin(user: User, app_runtime: Runtime) -> SignedIn:  # noqa: F811
-    signed_in = await sign_in_admin(app_runtime)
-    user.http_client.cookies.set("cs_session", signed_in.token)
-    return signed_in
+app_runtime = test_auth_helpers.app_runtime  # autouse: opens the runtime
+admin = admin_session.admin
 
 
 async def open_overview(user: User) -> None:
@@ -45,7 +40,7 @@ async def settle(predicate: Any, timeout: float = 3.0) -> None:
 async def test_an_admin_sees_queue_progress_status_and_config(
     user: User,
     admin: SignedIn,
-    app_runtime: Runtime,  # noqa: F811
+    app_runtime: Runtime,
 ) -> None:
     await report_automation_heartbeat(app_runtime.api, "implementation", "w-1", "running")
     await user.open("/")
@@ -62,7 +57,7 @@ async def test_an_admin_sees_queue_progress_status_and_config(
 async def test_a_stale_worker_shows_a_stale_banner(
     user: User,
     admin: SignedIn,
-    app_runtime: Runtime,  # noqa: F811
+    app_runtime: Runtime,
 ) -> None:
     await user.open("/")
     # Neither process ever sent a heartbeat: both are stale.
@@ -72,7 +67,7 @@ async def test_a_stale_worker_shows_a_stale_banner(
 async def test_pause_sends_a_command_as_the_admin(
     user: User,
     admin: SignedIn,
-    app_runtime: Runtime,  # noqa: F811
+    app_runtime: Runtime,
 ) -> None:
     await open_overview(user)
     user.find(marker="cmd-implementation-pause").click()
@@ -89,7 +84,7 @@ async def _has(runtime: Runtime, **eq: Any) -> bool:
 async def test_stop_first_shows_its_impact_and_needs_a_fresh_code(
     user: User,
     admin: SignedIn,
-    app_runtime: Runtime,  # noqa: F811
+    app_runtime: Runtime,
 ) -> None:
     await open_overview(user)
     user.find(marker="cmd-implementation-stop").click()
@@ -105,7 +100,7 @@ async def test_stop_first_shows_its_impact_and_needs_a_fresh_code(
 async def test_a_wrong_code_sends_nothing(
     user: User,
     admin: SignedIn,
-    app_runtime: Runtime,  # noqa: F811
+    app_runtime: Runtime,
 ) -> None:
     await open_overview(user)
     user.find(marker="cmd-implementation-reset_stale").click()
@@ -119,7 +114,7 @@ async def test_a_wrong_code_sends_nothing(
 async def test_a_malformed_code_is_refused_at_the_field(
     user: User,
     admin: SignedIn,
-    app_runtime: Runtime,  # noqa: F811
+    app_runtime: Runtime,
 ) -> None:
     await open_overview(user)
     user.find(marker="cmd-identification-stop").click()
@@ -133,7 +128,7 @@ async def test_a_malformed_code_is_refused_at_the_field(
 async def test_a_page_left_open_after_logout_cannot_act(
     user: User,
     admin: SignedIn,
-    app_runtime: Runtime,  # noqa: F811
+    app_runtime: Runtime,
 ) -> None:
     await user.open("/")
     await admin.sign_out()

@@ -34,9 +34,12 @@ NAV: tuple[tuple[str, str], ...] = (
 
 
 def current_zone() -> ZoneInfo | None:
-    """The zone this admin reads times in (None = UTC)."""
-    storage = app.storage.user
-    return zone_for(storage.get("time_mode"), storage.get("browser_tz"))
+    """The zone this page shows times in (None = UTC).
+
+    Read from the page's client storage, which live refreshes can reach; the admin's
+    own storage is only there while the page request is being answered."""
+    zone = app.storage.client.get("zone")
+    return zone if isinstance(zone, ZoneInfo) else None
 
 
 async def _use_time_mode(mode: str) -> None:
@@ -84,7 +87,10 @@ def _header(active: str) -> None:
 @contextmanager
 def frame(title: str, active: str = "/") -> Iterator[None]:
     """Lay out one page: header, live banner, then the caller's body in a wide column."""
-    ui.dark_mode().bind_value(app.storage.user, "dark_mode")
+    storage = app.storage.user
+    storage.setdefault("dark_mode", False)
+    app.storage.client["zone"] = zone_for(storage.get("time_mode"), storage.get("browser_tz"))
+    ui.dark_mode().bind_value(storage, "dark_mode")
     ui.page_title(f"{title} · {PRODUCT}")
     _header(active)
     live.banner()

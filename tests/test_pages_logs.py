@@ -1,0 +1,159 @@
+"""`/logs` and `/runs`: what an admin sees, filters, keyset paging, the live tail."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from dashboard.data.automation import (
+    finish_automation_run,
+    log_automation_event,
+    start_automation_run,
+)
+from dashboard.live.service import start_live, stop_live
+from dashboard.runtime import Runtime
+from tests import admin_session, test_auth_helpers
+from tests.admin_session import SignedIn, settle, table_rows
+
+app_runtime = test_auth_helpers.app_runtime
+admin = admin_session.admin
+
+
+@pytest.fixture
+async def lines(app_runtime: Runtime) -> list[int]:
+    """120 log lines: every 4th an error from implementation, the rest info."""
+    ids = []
+    for i in range(120):
+        process, level = ("implementation", "error") if i % 4 == 0 else ("system", "info")
+        ids.append(await log_automation_event(app_runtime.api, process, level, f"line {i:03d}"))
+    return ids
+
+
+@pytest.fixture
+async def live_bus(app_runtime: Runtime) -> AsyncIterator[None]:
+    bus = await start_live(app_runtime)
+    assert await bus.wait_for(lambda: bus.connected, 5)
+    yield
+    await stop_live(app_runtime)
+
+
+async def open_logs(user: User, path: str = "/logs") -> None:
+    await user.open(path)
+    await user.should_see(marker="logs-search", retries=100)
+    await settle(lambda: _has_rows(user))
+
+
+async def _has_rows(user: User) -> bool:
+    return bool(user.find(ui.table).elements) and bool(table_rows(user))
+
+
+async def test_the_newest_page_shows_first_with_its_zone(
+    user: User, admin: SignedIn, lines: list[int]
+) -> None:
+    await open_logs(user)
+    rows = table_rows(user)
+    assert [r["id"] for r in rows] == sorted(lines, reverse=True)[:50]
+    assert rows[0]["created_at"].endswith(" UTC")
+    await user.should_see("rows 1 to 50 (more older)")
+
+
+async def test_paging_walks_into_history_by_keyset(
+    user: User, admin: SignedIn, lines: list[int]
+) -> None:
+    await open_logs(user)
+    user.find(ui.table).trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
+    await settle(lambda: _first_id_is(user, sorted(lines, reverse=True)[100]))
+    assert len(table_rows(user)) == 20
+    await user.should_see("rows 101 to 120")
+
+
+async def _first_id_is(user: User, wanted: int) -> bool:
+    rows = table_rows(user)
+    return bool(rows) and rows[0]["id"] == wanted
+
+
+async def test_level_process_and_text_filters_narrow_the_rows(
+    user: User, admin: SignedIn, lines: list[int]
+) -> None:
+    await open_logs(user, "/logs?process=implementation")
+    assert {r["process"] for r in table_rows(user)} == {"implementation"}
+    assert len(table_rows(user)) == 30
+    user.find(marker="logs-search").type("line 04").trigger("keydown.enter")
+    await settle(lambda: _count_is(user, 3))
+    assert {r["message"] for r in table_rows(user)} == {"line 040", "line 044", "line 048"}
+
+
+async def _count_is(user: User, n: int) -> bool:
+    return len(table_rows(user)) == n
+
+
+async def test_a_search_with_wildcards_is_taken_literally(
+    user: User, admin: SignedIn, lines: list[int]
+) -> None:
+    await open_logs(user)
+    user.find(marker="logs-search").type("%").trigger("keydown.enter")
+    await user.should_see("no rows match", retries=50)
+
+
+async def test_a_bad_run_id_is_explained_at_the_field(
+    user: User, admin: SignedIn, lines: list[int]
+) -> None:
+    await open_logs(user)
+    user.find(marker="logs-run").type("abc").trigger("keydown.enter")
+    await user.should_see("Run id must be a whole number like 42")
+
+
+async def test_new_lines_join_the_tail_as_they_commit(
+    user: User,
+    admin: SignedIn,
+    lines: list[int],
+    live_bus: None,
+    app_runtime: Runtime,
+) -> None:
+    await open_logs(user)
+    new_id = await log_automation_event(app_runtime.api, "system", "warning", "fresh line")
+    await settle(lambda: _first_id_is(user, new_id), timeout=3)
+
+
+async def test_a_paused_tail_holds_still(
+    user: User,
+    admin: SignedIn,
+    lines: list[int],
+    live_bus: None,
+    app_runtime: Runtime,
+) -> None:
+    await open_logs(user)
+    user.find(marker="logs-pause").click()
+    await log_automation_event(app_runtime.api, "system", "warning", "held line")
+    await user.should_not_see("held line", retries=10)
+    assert table_rows(user)[0]["id"] == max(lines)
+
+
+async def test_runs_show_duration_counts_errors_and_their_own_logs(
+    user: User,
+    admin: SignedIn,
+    app_runtime: Runtime,
+) -> None:
+    run_id = await start_automation_run(app_runtime.api, "implementation", "w-1", "manual")
+    await log_automation_event(app_runtime.api, "implementation", "error", "boom", run_id)
+    await log_automation_event(app_runtime.api, "system", "info", "not this run")
+    await finish_automation_run(app_runtime.api, run_id, "failed", 7, 2, "provider down")
+    await user.open(f"/runs?run={run_id}")
+    await user.should_see(f"Logs of run #{run_id}", retries=100)
+    [run] = table_rows(user, 0)
+    assert (run["status"], run["items_processed"], run["items_failed"]) == ("failed", 7, 2)
+    assert run["error"] == "provider down" and run["duration"].endswith("s")
+    await settle(lambda: _async_true(len(table_rows(user, 1)) == 1))
+    assert table_rows(user, 1)[0]["message"] == "boom"
+
+
+async def _async_true(value: bool) -> bool:
+    return value
+
+
+async def test_a_bad_run_in_the_address_is_explained(user: User, admin: SignedIn) -> None:
+    await user.open("/runs?run=x1")
+    await user.should_see("Cannot open run 'x1': run must be a whole number like 42", retries=100)
