@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.auth import crypto
-from dashboard.auth.provider import Aal, Clock, system_clock
+from dashboard.auth.provider import Aal, AuthError, Clock, system_clock
 from dashboard.backends.postgres import PostgresBackend
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -32,6 +32,11 @@ _COLUMNS = (
     "id::text, user_id::text, email, aal, factor_id::text, authenticated_at, created_at,"
     " last_seen_at, expires_at, provider_state"
 )
+
+
+class SessionEnded(AuthError):
+    def __init__(self) -> None:
+        super().__init__("Your sign-in expired or was ended. Sign in again.")
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class SessionStore:
         ticket = crypto.new_token()
         async with self.db.owner() as conn:
             if rotated_from is not None:
-                await self._revoke(conn, "id = %s", rotated_from.id, "rotated", now)
+                await self._retire(conn, rotated_from.id, now)
             cur = await conn.execute(
                 "insert into admin_private.sessions (user_id, email, aal, factor_id,"
                 " authenticated_at, created_at, last_seen_at, expires_at, handoff_hash,"
@@ -128,6 +133,17 @@ class SessionStore:
             row = await cur.fetchone()
         assert row is not None
         return Handoff(ticket, row["id"])
+
+    async def _retire(self, conn: Any, session_id: str, now: datetime) -> None:
+        """Revoke the session a rotation replaces; it must still be live at this moment."""
+        cur = await conn.execute(
+            "update admin_private.sessions set revoked_at = %s, revoked_reason = 'rotated',"
+            " token_hash = null, handoff_hash = null where id = %s and revoked_at is null"
+            " and token_hash is not null and expires_at > %s and last_seen_at > %s",
+            (now, session_id, now, now - self.idle),
+        )
+        if cur.rowcount != 1:
+            raise SessionEnded()
 
     async def redeem(self, ticket: str, binding: str | None) -> tuple[str, AdminSession, str]:
         """(cookie token, session, next path); raises LookupError for a spent or foreign ticket."""
