@@ -1,0 +1,177 @@
+"""`/businesses`, a business's detail page and `/config`, `/audit`: what an admin sees,
+what each action writes (and audits), and bad input that writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+from nicegui.testing import User
+
+from dashboard.backends.base import Filter
+from dashboard.runtime import Runtime
+from tests import admin_session, test_auth_helpers
+from tests.admin_session import SignedIn, settle, table_rows
+
+app_runtime = test_auth_helpers.app_runtime
+admin = admin_session.admin
+
+
+async def add_business(runtime: Runtime, n: int, **extra: Any) -> int:
+    row = {
+        "place_id": f"place-{n}",
+        "name": f"Bakery {n}",
+        "category": "bakery",
+        "city": "Clifton",
+        "region": "NJ",
+        **extra,
+    }
+    [created] = await runtime.api.insert("pipeline_businesses", [row])
+    return int(created["id"])
+
+
+async def status_of(runtime: Runtime, business_id: int) -> str:
+    rows = (
+        await runtime.api.select("pipeline_businesses", filters=[Filter("id", "eq", business_id)])
+    ).rows
+    return str(rows[0]["status"])
+
+
+async def audit_actions(runtime: Runtime) -> list[str]:
+    return [r["action"] for r in (await runtime.api.select("admin_audit_log")).rows]
+
+
+async def test_search_finds_by_name_and_pages_by_keyset(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    for n in range(60):
+        await add_business(app_runtime, n)
+    await add_business(app_runtime, 999, name="Zed's Plumbing")
+    await user.open("/businesses")
+    await user.should_see(marker="business-search", retries=100)
+    await settle(lambda: _rows_are(user, 50))
+    user.find(marker="business-search").type("plumbing").trigger("keydown.enter")
+    await settle(lambda: _rows_are(user, 1))
+    assert table_rows(user)[0]["name"] == "Zed's Plumbing"
+    user.find(marker="business-search").clear().trigger("keydown.enter")
+    await settle(lambda: _rows_are(user, 50))
+    user.find(ui.table).trigger("request", {"pagination": {"page": 2, "rowsPerPage": 50}})
+    await settle(lambda: _rows_are(user, 11))
+
+
+async def _rows_are(user: User, n: int) -> bool:
+    return bool(user.find(ui.table).elements) and len(table_rows(user)) == n
+
+
+async def test_an_overlong_search_is_refused_at_the_field(user: User, admin: SignedIn) -> None:
+    await user.open("/businesses")
+    await user.should_see(marker="business-search", retries=100)
+    user.find(marker="business-search").type("x" * 201).trigger("keydown.enter")
+    await user.should_see("Search at most 200 characters")
+
+
+async def test_requeue_and_skip_change_the_row_and_are_audited(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
+    await user.open(f"/businesses/{bid}")
+    await user.should_see(marker="business-requeue", retries=100)
+    titles = [e.props["title"] for e in user.find(ui.timeline_entry).elements]
+    assert titles[0] == "Identified"
+    user.find(marker="business-requeue").click()
+    await settle(lambda: _status_is(app_runtime, bid, "queued"))
+    await user.should_see(marker="business-skip", retries=100)
+    user.find(marker="business-skip").click()
+    await settle(lambda: _status_is(app_runtime, bid, "skipped"))
+    assert {"business_requeued", "business_skipped"} <= set(await audit_actions(app_runtime))
+
+
+async def _status_is(runtime: Runtime, bid: int, status: str) -> bool:
+    return await status_of(runtime, bid) == status
+
+
+async def test_an_action_the_status_forbids_says_why_and_writes_nothing(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 2)  # queued
+    await user.open(f"/businesses/{bid}")
+    await user.should_see(marker="business-requeue", retries=100)
+    user.find(marker="business-requeue").click()
+    await user.should_see("Only failed or skipped businesses can be requeued", retries=50)
+    user.find(marker="business-retry_outreach").click()
+    await user.should_see("no deployed site yet", retries=50)
+    assert await status_of(app_runtime, bid) == "queued"
+    assert await audit_actions(app_runtime) == []
+
+
+async def test_an_unknown_or_malformed_business_id_is_explained(
+    user: User, admin: SignedIn
+) -> None:
+    await user.open("/businesses/12345")
+    await user.should_see("No business #12345", retries=100)
+    await user.open("/businesses/abc")
+    await user.should_see("'abc' is not a business id", retries=100)
+
+
+async def test_the_config_form_saves_through_the_audited_function(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    await user.open("/config")
+    await user.should_see(marker="batch_size", retries=100)
+    user.find(marker="batch_size").clear().type("25")
+    user.find(marker="config-save").click()
+    await settle(lambda: _config_is(app_runtime, "batch_size", 25))
+    [entry] = (await app_runtime.api.select("admin_audit_log")).rows
+    assert entry["action"] == "config_updated" and entry["actor_email"] == admin.email
+    assert entry["details"]["before"] == {"batch_size": 10}
+
+
+async def _config_is(runtime: Runtime, key: str, value: Any) -> bool:
+    return bool((await runtime.api.select("automation_config")).rows[0][key] == value)
+
+
+async def test_bad_config_values_show_at_their_field_and_save_nothing(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    await user.open("/config")
+    await user.should_see(marker="batch_size", retries=100)
+    user.find(marker="batch_size").clear().type("0")
+    user.find(marker="max_attempts").clear().type("three")
+    user.find(marker="bounce_rate_limit").clear().type("0.12345")
+    user.find(marker="config-save").click()
+    await user.should_see("Must be from 1 to 1,000", retries=50)
+    await user.should_see("Enter a whole number from 1 to 20")
+    await user.should_see("Enter a number (up to 3 decimals) from 0 to 1")
+    assert await _config_is(app_runtime, "batch_size", 10)
+    assert await audit_actions(app_runtime) == []
+
+
+async def test_turning_a_process_off_needs_a_fresh_code(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    await user.open("/config")
+    await user.should_see(marker="implementation_enabled", retries=100)
+    user.find(marker="implementation_enabled").click()
+    user.find(marker="config-save").click()
+    await user.should_see("Implementation: no new claims", retries=50)
+    user.find(marker="step-up-code").type(admin.fresh_code())
+    user.find(marker="step-up-confirm").click()
+    await settle(lambda: _config_is(app_runtime, "implementation_enabled", False))
+
+
+async def test_the_audit_page_lists_and_filters_admin_actions(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    await app_runtime.api.insert(
+        "admin_audit_log",
+        [
+            {"actor_email": "a@x.test", "action": "login", "details": {}},
+            {"actor_email": "b@x.test", "action": "config_updated", "details": {"after": {"x": 1}}},
+        ],
+    )
+    await user.open("/audit")
+    await user.should_see(marker="audit-actor", retries=100)
+    await settle(lambda: _rows_are(user, 2))
+    user.find(marker="audit-actor").type("b@x").trigger("keydown.enter")
+    await settle(lambda: _rows_are(user, 1))
+    assert table_rows(user)[0]["action"] == "config_updated"
