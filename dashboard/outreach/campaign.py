@@ -66,6 +66,7 @@ async def start_campaign(
         return refusal
     if not business.email:
         await _settle(api, business_id, "skipped", error="no email address to write to")
+        await _log(api, business, "warning", f"outreach skipped for {business.uuid}: no email", {})
         return StartResult(business_id, "skipped", "no email address to write to")
     try:
         await set_outreach_status(api, business_id, "starting")
