@@ -14,10 +14,12 @@ from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
 from dashboard.settings import Settings, load_settings
-from dashboard.web import setup_nicegui
+from dashboard.web import setup_nicegui, storage_cookie_flags
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> FastAPI:
+    """The whole app; `with_ui=False` leaves NiceGUI out (route tests: NiceGUI's app is a
+    process-wide singleton, so only one mounted app may exist per process)."""
     settings = settings or load_settings()
     settings.require("SECRET_KEY")
 
@@ -41,12 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(internal.router)
     app.include_router(admin.router)
     app.include_router(export.router)
+    if not with_ui:
+        return app
     setup_nicegui()
     ui.run_with(
         app,
         mount_path="/admin",
         title="CliftonSites Admin",
         storage_secret=settings.secret_key,
+        session_middleware_kwargs=storage_cookie_flags(settings),
         show_welcome_message=False,
     )
     return app
