@@ -15,8 +15,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from typing import Any
 
 from nicegui import Client, app
+
+from dashboard.settings import Settings
 
 
 def setup_nicegui() -> None:
@@ -39,3 +42,14 @@ def _register_pages() -> None:
             register()
         elif was_loaded and name not in registered:
             importlib.reload(module)
+
+
+def storage_cookie_flags(settings: Settings) -> dict[str, Any]:
+    """Flags for NiceGUI's own storage cookie (Starlette's default is not Secure).
+
+    It carries only NiceGUI's browser id, never who is signed in (that is `cs_session`).
+    """
+    https = settings.cookie_secure == "always" or (
+        settings.cookie_secure == "auto" and (settings.public_base_url or "").startswith("https://")
+    )
+    return {"same_site": "lax", "https_only": https}

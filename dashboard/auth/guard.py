@@ -70,7 +70,7 @@ class AdminGuard:
             return
         denial = await self._check(scope, conn)
         if denial is not None:
-            await denial(scope, receive, send)
+            await denial(scope, receive, self._with_headers(scope, send))
             return
         await self.app(scope, receive, self._with_headers(scope, send))
 
