@@ -59,7 +59,9 @@ class ServerTable:
             row_key=key,
             pagination={"rowsPerPage": page_size, "page": 1, "rowsNumber": 0},
         ).classes("w-full")
-        self.table.props('rows-per-page-options="[25,50,100,200]" flat bordered dense wrap-cells')
+        self.table.props("flat bordered dense wrap-cells")
+        # A list, not a props string: Quasar needs an array (a string broke the first render).
+        self.table.props["rows-per-page-options"] = [25, 50, 100, 200]
         self.table.on("request", self._on_request)
 
     def set_export_url(self, url: str | None) -> None:
