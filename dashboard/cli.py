@@ -83,6 +83,16 @@ def _add_admin_commands() -> None:
 _add_admin_commands()
 
 
+def _add_payment_commands() -> None:
+    from dashboard.payments.commands import reconcile, stripe_group
+
+    cli.add_command(reconcile)
+    cli.add_command(stripe_group)
+
+
+_add_payment_commands()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,0 +1,72 @@
+"""Command line: `cliftonsites reconcile [--fix]` and `cliftonsites stripe simulate`."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import re
+from pathlib import Path
+
+import click
+
+from dashboard.settings import load_settings
+
+
+@click.command("reconcile")
+@click.option("--fix", "apply_fixes", is_flag=True, help="Apply the fix of every finding.")
+def reconcile(apply_fixes: bool) -> None:
+    """List where payments and outreach disagree (and fix them with --fix)."""
+    asyncio.run(_reconcile(apply_fixes))
+
+
+async def _reconcile(apply_fixes: bool) -> None:
+    from dashboard.payments.reconcile import fix, list_mismatches
+    from dashboard.runtime import close_runtime, open_runtime
+
+    runtime = await open_runtime(load_settings())
+    try:
+        findings = await list_mismatches(runtime.api)
+        if not findings:
+            click.echo("no mismatches: payments, sites and outreach agree")
+        for finding in findings:
+            click.echo(f"{finding.title}: {finding.subject}  {finding.detail}")
+            if apply_fixes:
+                result = await fix(runtime.api, finding, f"cli:{getpass.getuser()}")
+                click.echo(f"  -> {finding.fix_label}: {result}")
+        if findings and not apply_fixes:
+            click.echo(f"{len(findings)} mismatches; run with --fix to apply every fix")
+    finally:
+        await close_runtime()
+        if runtime.embedded_server is not None:
+            runtime.embedded_server.cleanup()
+
+
+@click.group("stripe")
+def stripe_group() -> None:
+    """Stripe demo tools."""
+
+
+@stripe_group.command("simulate")
+@click.option("--business", "uuid", required=True, help="The business's 8-character uuid.")
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The running app.")
+@click.option("--email", default="owner@example.com", show_default=True, help="Customer email.")
+def simulate(uuid: str, url: str, email: str) -> None:
+    """Send a correctly signed checkout.session.completed for one business."""
+    from dashboard.payments.simulate import SimulateError, checkout_completed, send, webhook_secret
+
+    if not re.fullmatch(r"[a-z0-9]{8}", uuid):
+        raise click.BadParameter(
+            "a business uuid is 8 lowercase letters or digits", param_hint="--business"
+        )
+    try:
+        settings = load_settings()
+        secret = webhook_secret(Path(settings.data_dir), settings.stripe_webhook_secret)
+        event = checkout_completed(uuid, email=email)
+        response = asyncio.run(send(url, event, secret))
+    except SimulateError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"sent {event['id']} for business {uuid}: HTTP {response.status_code} {response.text}"
+    )
+    if response.status_code >= 400:
+        raise SystemExit(1)

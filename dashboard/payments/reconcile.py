@@ -1,0 +1,202 @@
+"""Reconciliation: where money and outreach disagree, and the one-click fix for each.
+
+`list_mismatches(api)` returns typed findings, oldest problems first:
+- `paid_outreach_running`: claimed, but outreach may still email the owner;
+- `deployed_no_outreach`: deployed and unclaimed, but outreach never started after
+  the sweep window (pending or failed), or is stuck in `starting`;
+- `claimed_site_inactive`: claimed, but the site is not active;
+- `stripe_event_failed`: a Stripe event that failed, or was never finished.
+
+`fix(api, finding, actor)` runs the same code the webhooks run (so it is idempotent)
+and writes an `admin_audit_log` row (`reconcile_fix`) with what it did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from dashboard.backends.base import Backend, Filter, Order
+from dashboard.backends.postgres import PostgresBackend
+from dashboard.data.outreach import set_outreach_status
+from dashboard.outreach.base import OutreachProvider
+from dashboard.outreach.campaign import (
+    RUNNING,
+    load_business,
+    outreach_settings,
+    start_campaign,
+    stop_campaign,
+)
+from dashboard.payments.effects import activate_site
+from dashboard.payments.stripe_events import process_event
+
+Kind = Literal[
+    "paid_outreach_running", "deployed_no_outreach", "claimed_site_inactive", "stripe_event_failed"
+]
+TITLES: dict[Kind, str] = {
+    "paid_outreach_running": "Paid, but outreach is still running",
+    "deployed_no_outreach": "Deployed, but no outreach after the sweep window",
+    "claimed_site_inactive": "Claimed, but the site is not active",
+    "stripe_event_failed": "Stripe event failed or unfinished",
+}
+FIX_LABELS: dict[Kind, str] = {
+    "paid_outreach_running": "Stop outreach",
+    "deployed_no_outreach": "Start outreach",
+    "claimed_site_inactive": "Activate site",
+    "stripe_event_failed": "Process again",
+}
+STUCK_AFTER = timedelta(minutes=10)
+LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    #: The business uuid, or the Stripe event id for `stripe_event_failed`.
+    subject: str
+    detail: str
+    qualified_business_id: int | None = None
+    since: datetime | None = None
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.kind]
+
+    @property
+    def fix_label(self) -> str:
+        return FIX_LABELS[self.kind]
+
+
+async def _businesses(api: Backend, filters: list[Filter], order: str) -> list[dict[str, Any]]:
+    page = await api.select(
+        "qualified_businesses", filters=filters, order=[Order(order)], limit=LIMIT
+    )
+    return page.rows
+
+
+async def list_mismatches(api: Backend, *, now: datetime | None = None) -> list[Finding]:
+    now = now or datetime.now(UTC)
+    enabled, minutes = await outreach_settings(api)
+    found: list[Finding] = []
+    for row in await _businesses(
+        api, [Filter("claimed", "is", True), Filter("outreach_status", "in", RUNNING)], "claimed_at"
+    ):
+        detail = f"paid {row['claimed_at']:%Y-%m-%d %H:%M}, outreach is {row['outreach_status']}"
+        found.append(_business_finding("paid_outreach_running", row, detail, row["claimed_at"]))
+    found += await _no_outreach(api, now, minutes) if enabled else []
+    for row in await _businesses(
+        api, [Filter("claimed", "is", True), Filter("site_status", "neq", "active")], "claimed_at"
+    ):
+        detail = f"paid {row['claimed_at']:%Y-%m-%d %H:%M}, site is {row['site_status']}"
+        found.append(_business_finding("claimed_site_inactive", row, detail, row["claimed_at"]))
+    found += await _stripe_failures(api, now)
+    return found
+
+
+def _business_finding(kind: Kind, row: dict[str, Any], detail: str, since: Any) -> Finding:
+    return Finding(kind, row["uuid"], f"{row['name']}: {detail}", int(row["id"]), since)
+
+
+async def _no_outreach(api: Backend, now: datetime, minutes: int) -> list[Finding]:
+    base = [Filter("site_status", "eq", "deployed"), Filter("claimed", "is", False)]
+    window = (now - timedelta(minutes=minutes)).isoformat()
+    late = await _businesses(
+        api,
+        [*base, Filter("outreach_status", "in", ["pending", "failed"]),
+         Filter("deployed_at", "lt", window)],
+        "deployed_at",
+    )  # fmt: skip
+    stuck = await _businesses(
+        api,
+        [*base, Filter("outreach_status", "eq", "starting"),
+         Filter("updated_at", "lt", (now - STUCK_AFTER).isoformat())],
+        "updated_at",
+    )  # fmt: skip
+    findings = []
+    for row in late + stuck:
+        detail = (
+            f"deployed {row['deployed_at']:%Y-%m-%d %H:%M}, outreach is {row['outreach_status']}"
+        )
+        if row.get("outreach_error"):
+            detail += f" ({row['outreach_error']})"
+        findings.append(_business_finding("deployed_no_outreach", row, detail, row["deployed_at"]))
+    return findings
+
+
+async def _stripe_failures(api: Backend, now: datetime) -> list[Finding]:
+    failed = await api.select(
+        "stripe_events", columns="id,type,status,error,received_at,qualified_business_id",
+        filters=[Filter("status", "eq", "failed")], order=[Order("received_at")], limit=LIMIT,
+    )  # fmt: skip
+    unfinished = await api.select(
+        "stripe_events", columns="id,type,status,error,received_at,qualified_business_id",
+        filters=[Filter("status", "in", ["received", "processing"]),
+                 Filter("received_at", "lt", (now - STUCK_AFTER).isoformat())],
+        order=[Order("received_at")], limit=LIMIT,
+    )  # fmt: skip
+    return [
+        Finding(
+            "stripe_event_failed",
+            row["id"],
+            f"{row['type']} is {row['status']}: {row['error'] or 'never finished'}",
+            row["qualified_business_id"],
+            row["received_at"],
+        )
+        for row in failed.rows + unfinished.rows
+    ]
+
+
+async def fix(
+    api: Backend,
+    finding: Finding,
+    actor: str,
+    *,
+    db: PostgresBackend | None = None,
+    provider: OutreachProvider | None = None,
+    actor_id: str | None = None,
+) -> dict[str, Any]:
+    """Apply the finding's fix (idempotent) and write it to the audit log."""
+    db, provider = _defaults(api, db, provider)
+    result = await _apply(api, db, provider, finding, actor)
+    await api.insert(
+        "admin_audit_log",
+        [{"actor_id": actor_id, "actor_email": actor, "action": "reconcile_fix",
+          "target": f"{finding.kind}:{finding.subject}",
+          "details": {"finding": finding.detail, "fix": finding.fix_label, "result": result}}],
+    )  # fmt: skip
+    return result
+
+
+def _defaults(
+    api: Backend, db: PostgresBackend | None, provider: OutreachProvider | None
+) -> tuple[PostgresBackend, OutreachProvider]:
+    from dashboard.outreach import get_provider
+    from dashboard.runtime import get_runtime
+
+    if db is None:
+        db = api if isinstance(api, PostgresBackend) else get_runtime().db
+    return db, provider or get_provider(get_runtime())
+
+
+async def _apply(
+    api: Backend, db: PostgresBackend, provider: OutreachProvider, finding: Finding, actor: str
+) -> dict[str, Any]:
+    if finding.kind == "stripe_event_failed":
+        page = await api.select("stripe_events", filters=[Filter("id", "eq", finding.subject)])
+        if not page.rows:
+            return {"note": f"Stripe event {finding.subject} is gone"}
+        outcome = await process_event(db, provider, page.rows[0]["payload"])
+        return dataclasses.asdict(outcome)
+    business = await load_business(api, uuid=finding.subject)
+    if finding.kind == "paid_outreach_running":
+        return await stop_campaign(api, provider, business, reason=f"reconciliation by {actor}")
+    if finding.kind == "claimed_site_inactive":
+        return await activate_site(
+            db, business.id, event_id=None, source=f"reconciliation by {actor}"
+        )
+    if business.outreach_status == "starting":  # a starter died mid-call: release the gate
+        await set_outreach_status(api, business.id, "pending")
+    started = await start_campaign(api, provider, business.id, source=f"reconciliation by {actor}")
+    return dataclasses.asdict(started)

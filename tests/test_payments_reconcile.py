@@ -1,0 +1,80 @@
+"""Reconciliation finds each kind of mismatch, and each one-click fix repairs and audits."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from dashboard.payments import simulate
+from dashboard.payments.reconcile import fix, list_mismatches
+from tests.test_routes_support import WHSEC, Money, checkout_event, money_fixture  # noqa: F401
+
+
+async def _kinds(money: Money) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in await list_mismatches(money.runtime.api):
+        found.setdefault(finding.kind, []).append(finding.subject)
+    return found
+
+
+async def test_a_consistent_database_has_no_mismatches(money: Money) -> None:
+    await money.businesses(2, age_minutes=0)
+    assert await list_mismatches(money.runtime.api) == []
+
+
+async def test_each_mismatch_is_found_and_fixed_with_an_audit_row(money: Money) -> None:
+    await money.businesses(4, outreach="started")
+    await money.sql("""
+        update qualified_businesses set claimed = true, claimed_at = now(),
+               stripe_payment_id = 'pi_' || uuid where uuid in ('b0000000', 'b0000001');
+        update qualified_businesses set site_status = 'active', outreach_status = 'stopped'
+         where uuid = 'b0000001';
+        update qualified_businesses set outreach_status = 'pending' where uuid = 'b0000002';
+        update qualified_businesses set outreach_status = 'failed', outreach_error = 'boom',
+               outreach_attempts = 3 where uuid = 'b0000003';
+        update qualified_businesses set site_status = 'deployed' where uuid = 'b0000001';
+    """)  # fmt: skip
+    await money.sql(
+        "insert into stripe_events (id, type, payload, status, error)"
+        " values (%s, 'checkout.session.completed', %s, 'failed', 'x')",
+        ("evt_checkout_b0000001", json.dumps(checkout_event("b0000001"))),
+    )
+    found = await _kinds(money)
+    assert found == {
+        "paid_outreach_running": ["b0000000"],
+        "deployed_no_outreach": ["b0000002", "b0000003"],
+        "claimed_site_inactive": ["b0000000", "b0000001"],
+        "stripe_event_failed": ["evt_checkout_b0000001"],
+    }
+    for finding in await list_mismatches(money.runtime.api):
+        await fix(money.runtime.api, finding, "admin@example.com", provider=money.provider)
+    assert await list_mismatches(money.runtime.api) == []
+    assert sorted(money.provider.added) == ["b0000002", "b0000003"]
+    audits = await money.sql("select actor_email, action, target from admin_audit_log order by id")
+    assert len(audits) == 6 and {a["action"] for a in audits} == {"reconcile_fix"}
+    assert audits[0]["target"] == "paid_outreach_running:b0000000"
+
+
+async def test_stripe_simulate_sends_a_payment_the_app_accepts(money: Money, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    [uuid] = await money.businesses(1)
+    original = httpx.AsyncClient
+
+    def in_process(*args: object, **kwargs: object) -> httpx.AsyncClient:
+        return original(transport=httpx.ASGITransport(app=money.client._transport.app))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(simulate.httpx, "AsyncClient", in_process)
+    event = simulate.checkout_completed(uuid, email="rosa@example.com")
+    response = await simulate.send("http://testserver", event, WHSEC)
+    assert response.status_code == 200 and response.json()["status"] == "processed"
+    row = (
+        await money.sql("select claimed, customer_email, site_status from qualified_businesses")
+    )[0]
+    assert row == {"claimed": True, "customer_email": "rosa@example.com", "site_status": "active"}
+
+
+def test_stripe_simulate_reads_the_demo_secret_file(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    (tmp_path / "secrets.env").write_text("# generated\nSTRIPE_WEBHOOK_SECRET=whsec_demo\n")
+    assert simulate.webhook_secret(tmp_path) == "whsec_demo"
+    assert simulate.webhook_secret(tmp_path, "whsec_env") == "whsec_env"
