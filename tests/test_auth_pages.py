@@ -78,7 +78,7 @@ async def test_a_wrong_password_is_refused_with_a_clear_message(
     user: User, auth: AuthService
 ) -> None:
     await password_step(user, "not it")
-    await user.should_see("Wrong email or password.")
+    await user.should_see("Wrong email or password.", retries=30)
     assert COOKIE_NAME not in user.http_client.cookies
 
 
