@@ -4,7 +4,8 @@ fanned out here to the page's own client.
 - `on_snapshot(render)`: `render(snapshot)` after every coalesced snapshot; the
   overview uses it, so its refresh costs no query per browser.
 - `watch(tables, refresh)`: `refresh()` after changes to `tables`; a burst of changes
-  becomes one refresh per page (the tail of the logs, the runs list, a detail page).
+  becomes one refresh per page (the tail of the logs, the runs list, a detail page),
+  and every reconnect brings one more (changes in the gap are never replayed).
 - `banner()`: "reconnecting" while the bus is down.
 
 Subscriptions end when the browser goes away (no global lists of elements). Without
@@ -109,7 +110,12 @@ def watch(tables: Iterable[str], refresh: Refresh) -> None:
         if not scheduled and not client.is_deleted:
             scheduled.append(asyncio.ensure_future(run_later()))
 
-    _end_with_client([live.subscribe(table, on_change) for table in tables])
+    def on_status(connected: object) -> None:
+        if connected:  # changes in the gap are never replayed: re-read after a reconnect
+            on_change(None)
+
+    subscriptions = [live.subscribe(table, on_change) for table in tables]
+    _end_with_client([*subscriptions, live.on_status(on_status)])
 
 
 def banner() -> None:
