@@ -59,8 +59,9 @@ create index pipeline_businesses_started_idx
   on public.pipeline_businesses (started_at) where status = 'started';
 -- status counts, throughput (finished per hour) and keyset paging by status.
 create index pipeline_businesses_status_id_idx on public.pipeline_businesses (status, id);
+-- today's deploys (claim_next_business's daily limit) and finished-per-hour, index-only.
 create index pipeline_businesses_finished_idx
-  on public.pipeline_businesses (finished_at) where finished_at is not null;
+  on public.pipeline_businesses (status, finished_at) where finished_at is not null;
 -- oldest/newest per status (v_queue_status) and identified-per-hour (status in all five).
 create index pipeline_businesses_status_created_idx
   on public.pipeline_businesses (status, created_at);

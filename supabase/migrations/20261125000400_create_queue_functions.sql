@@ -33,7 +33,8 @@ begin
            count(*) filter (where p.status = 'deployed') as deployed_day,
            count(*) filter (where p.status = 'failed') as failed_day
       from public.pipeline_businesses p
-     where p.finished_at is not null and p.finished_at >= now() - interval '1 day'
+     where p.status in ('deployed', 'failed') and p.finished_at is not null
+       and p.finished_at >= now() - interval '1 day'
   ),
   identified as (
     select count(*) filter (where p.created_at >= now() - interval '1 hour') as hour,
