@@ -17,6 +17,7 @@ from dashboard.api.internal import (
     business_from_body,
     problem,
 )
+from dashboard.backends.base import BackendError
 from dashboard.outreach import get_provider
 from dashboard.outreach.campaign import start_campaign
 from dashboard.outreach.webhooks import (
@@ -95,7 +96,12 @@ async def webhook_events_route(request: Request) -> JSONResponse:
         event = parse_event(body)
     except MalformedEvent as exc:
         return problem(400, str(exc))
-    receipt = await record_event(runtime.api, event)
+    try:
+        receipt = await record_event(runtime.api, event)
+    except BackendError as exc:
+        if not exc.is_invalid_input:
+            raise
+        return problem(400, f"the event cannot be stored: {exc.message}")
     return JSONResponse(
         {
             "status": "recorded" if receipt.is_new else "duplicate",

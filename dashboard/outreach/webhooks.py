@@ -21,7 +21,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dashboard.backends.base import Backend, Filter
@@ -67,6 +67,17 @@ def body_secret_ok(secret: str, event: Mapping[str, Any]) -> bool:
     return isinstance(given, str) and hmac.compare_digest(secret.encode(), given.encode())
 
 
+def contains_nul(value: Any) -> bool:
+    """True if any string in a JSON value holds U+0000, which PostgreSQL text cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
 def parse_event(body: bytes) -> dict[str, Any]:
     try:
         event = json.loads(body)
@@ -74,6 +85,8 @@ def parse_event(body: bytes) -> dict[str, Any]:
         raise MalformedEvent("the body is not JSON: send the Smartlead event object") from None
     if not isinstance(event, dict):
         raise MalformedEvent("the body must be one JSON object (a Smartlead event)")
+    if contains_nul(event):
+        raise MalformedEvent("the event holds a NUL character (\\u0000), which cannot be stored")
     event_type = event.get("event_type")
     if not isinstance(event_type, str) or not 1 <= len(event_type) <= 100:
         raise MalformedEvent("event_type is missing: expected e.g. EMAIL_SENT or EMAIL_REPLY")
@@ -98,8 +111,8 @@ def occurred_at(event: Mapping[str, Any]) -> datetime | None:
                 moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 continue
-            if moment.tzinfo is not None:
-                return moment
+            if moment.tzinfo is not None and 2000 <= moment.year <= 2200:
+                return moment.astimezone(UTC)
     return None
 
 

@@ -21,6 +21,7 @@ from dashboard.backends.base import Filter
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.payments import record_stripe_event
 from dashboard.outreach.base import OutreachProvider
+from dashboard.outreach.webhooks import contains_nul
 from dashboard.payments.checkout import apply_checkout, apply_review_event
 from dashboard.payments.locking import locked
 
@@ -52,6 +53,8 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> dict[str
     event = json.loads(payload)
     if not isinstance(event, dict):
         raise InvalidEvent("the body must be a JSON object (a Stripe event)")
+    if contains_nul(event):
+        raise InvalidEvent("the event holds a NUL character (\\u0000), which cannot be stored")
     if not isinstance(event.get("id"), str) or not 1 <= len(event["id"]) <= 255:
         raise InvalidEvent("the event has no id (expected e.g. evt_...)")
     if not isinstance(event.get("type"), str) or not event["type"]:
