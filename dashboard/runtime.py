@@ -82,6 +82,9 @@ async def close_runtime() -> None:
     runtime = _current
     if runtime is None:
         return
+    provider = runtime.services.get("auth_provider")
+    if provider is not None:
+        await provider.close()
     if runtime.api is not runtime.db:
         await runtime.api.close()
     await runtime.db.close()

@@ -6,8 +6,10 @@ Others use:
   and `require_admin_api` for FastAPI `/api/admin/*` routes;
 - `dashboard.auth.ui.logout_button()` for the header.
 
-In Supabase mode another provider can be installed before the first request with
-`get_runtime().services["auth"] = AuthService(db, SupabaseProvider(...), box)`.
+In Supabase mode (`SUPABASE_URL` set) the service is built on the Supabase Auth
+provider instead: it checks passwords and codes with Supabase, while sessions,
+throttling, recovery codes and the audit trail stay in our private schema, and the
+Supabase adapter sends each admin's access token for `authenticated` calls.
 """
 
 from __future__ import annotations
@@ -22,7 +24,23 @@ def get_auth() -> AuthService:
     service = runtime.services.get("auth")
     if service is None:
         runtime.settings.require("SECRET_KEY")
-        service = AuthService.local(runtime.db, runtime.settings.secret_key)
+        if runtime.mode == "supabase":
+            service = _supabase_service()
+        else:
+            service = AuthService.local(runtime.db, runtime.settings.secret_key)
         runtime.services["auth"] = service
     assert isinstance(service, AuthService)
     return service
+
+
+def _supabase_service() -> AuthService:
+    from dashboard.auth.crypto import SecretBox
+    from dashboard.auth.supabase_provider import SupabaseAuthProvider
+    from dashboard.backends.supabase import SupabaseBackend
+
+    runtime = get_runtime()
+    provider = SupabaseAuthProvider.from_settings(runtime.settings, runtime.db)
+    if isinstance(runtime.api, SupabaseBackend):
+        runtime.api.use_access_tokens(provider.access_token_for)
+    runtime.services["auth_provider"] = provider  # closed by close_runtime()
+    return AuthService(runtime.db, provider, SecretBox(runtime.settings.secret_key))

@@ -45,6 +45,13 @@ def admin() -> None:
 @database_option
 def create(email: str, password_stdin: bool, database_url: str | None) -> None:
     """Create an admin. Prompts for the password (or reads it from stdin)."""
+    from dashboard.settings import load_settings
+
+    if load_settings().supabase_mode:
+        raise click.ClickException(
+            "SUPABASE_URL is set: admins sign in with Supabase Auth, so create them in the"
+            " Supabase dashboard and set app_metadata.cliftonsites_admin (docs/supabase.md)"
+        )
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\n")
     else:
