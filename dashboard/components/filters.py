@@ -3,6 +3,11 @@ export (so an export holds exactly the rows the page shows). No UI imports here.
 
 from __future__ import annotations
 
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from dashboard.backends.base import Filter
 
 LOG_PROCESSES = ("identification", "implementation", "outreach", "payments", "system")
@@ -75,3 +80,40 @@ def audit_filters(action: str | None, actor: str | None) -> list[Filter]:
     if actor := check_text(actor, "admin"):
         filters.append(Filter("actor_email", "ilike", like_pattern(actor)))
     return filters
+
+
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    """The regex of an ILIKE pattern whose `\\` escapes `%`, `_` and itself."""
+    out, chars = [], iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            out.append(re.escape(next(chars, "\\")))
+        elif ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+def _holds(value: Any, f: Filter) -> bool:
+    if f.op == "is":
+        return value is f.value
+    if f.op == "in":
+        return value in f.value
+    if value is None:
+        return False  # SQL: a comparison with NULL is never true
+    if f.op == "ilike":
+        return _like_regex(str(f.value)).fullmatch(str(value)) is not None
+    compare: dict[str, Callable[[Any, Any], bool]] = {
+        "eq": operator.eq, "neq": operator.ne, "lt": operator.lt,
+        "lte": operator.le, "gt": operator.gt, "gte": operator.ge,
+    }  # fmt: skip
+    return bool(compare[f.op](value, f.value))
+
+
+def matches(row: Mapping[str, Any], filters: list[Filter]) -> bool:
+    """True when `row` passes every filter, as the database would judge it: live pages
+    filter the shared feed's new rows in memory with the same filters they query with."""
+    return all(_holds(row.get(f.column), f) for f in filters)

@@ -6,6 +6,12 @@ fanned out here to the page's own client.
 - `watch(tables, refresh)`: `refresh()` after changes to `tables`; a burst of changes
   becomes one refresh per page (the tail of the logs, the runs list, a detail page),
   and every reconnect brings one more (changes in the gap are never replayed).
+- `follow_rows(table, fetch_rows, merge, reload)`: the live tail of a table: the
+  burst's rows are read once per process (the bus's shared row feed) and each page
+  folds them into what it shows with `merge(batch)`, so the number of queries does
+  not grow with the number of admins. `reload()` runs instead when the batch is
+  incomplete (a statement touched more than 50 rows), when `merge` returns False,
+  and after every reconnect.
 - `banner()`: "reconnecting" while the bus is down.
 
 Subscriptions end when the browser goes away (no global lists of elements). Without
@@ -116,6 +122,39 @@ def watch(tables: Iterable[str], refresh: Refresh) -> None:
 
     subscriptions = [live.subscribe(table, on_change) for table in tables]
     _end_with_client([*subscriptions, live.on_status(on_status)])
+
+
+def follow_rows(
+    table: str,
+    fetch_rows: Callable[[list[Any]], Awaitable[list[dict[str, Any]]]],
+    merge: Callable[[Any], bool],
+    reload: Refresh,
+) -> None:
+    """Fold each burst of `table`'s rows into this page; see the module docstring.
+
+    `fetch_rows` must be one module-level function per table: the bus makes one feed
+    per table, on first use, and every page shares it.
+    """
+    client = ui.context.client
+    live = bus()
+    if live is None:
+        ui.timer(FALLBACK_POLL_SECONDS, reload)
+        return
+
+    async def on_rows(batch: Any) -> None:
+        if client.is_deleted:
+            return
+        with client:
+            if not batch.complete or not merge(batch):
+                await reload()
+
+    async def on_status(connected: object) -> None:
+        if connected and not client.is_deleted:  # the gap is never replayed
+            with client:
+                await reload()
+
+    feed = live.row_feed(table, fetch_rows)
+    _end_with_client([feed.subscribe(on_rows), live.on_status(on_status)])
 
 
 def banner() -> None:

@@ -16,7 +16,8 @@ from typing import Any
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.backends.base import BackendError
+from dashboard.backends.base import BackendError, Filter
+from dashboard.components.filters import matches
 
 Row = dict[str, Any]
 Fetch = Callable[[int | None, int], Awaitable[Sequence[Row]]]
@@ -48,6 +49,9 @@ class ServerTable:
         self.page = 1
         self._cursors: dict[int, int | None] = {1: None}
         self.raw_rows: list[Row] = []
+        self.more = False
+        self._loading = 0
+        self._held: list[tuple[list[Row], set[Any]]] = []  # merges that arrived mid-load
         with ui.row().classes("w-full items-center gap-2"):
             self.summary = ui.label("").classes("text-sm text-gray-500")
             ui.space()
@@ -79,6 +83,32 @@ class ServerTable:
         if self.page == 1:
             await self.load(1)
 
+    def merge_rows(self, rows: Sequence[Row], filters: list[Filter]) -> bool:
+        """`merge_first_page` for a burst's rows, kept when they pass `filters`."""
+        touched = {r[self.key] for r in rows}
+        return self.merge_first_page([r for r in rows if matches(r, filters)], touched)
+
+    def merge_first_page(self, rows: Sequence[Row], touched: set[Any]) -> bool:
+        """Live tail without a query: fold a burst's rows into page 1.
+
+        `touched` are the ids the burst changed; `rows` those of them that pass the
+        page's filters. A touched row that no longer passes leaves the page. Returns
+        False when the page cannot be kept right in memory (rows left a full page, so
+        the next older rows are unknown): the caller then reloads page 1.
+        """
+        if self._loading:
+            self._held.append((list(rows), set(touched)))
+            return True
+        if self.page != 1:
+            return True
+        kept = [r for r in self.raw_rows if r[self.key] not in touched]
+        if len(kept) + len(rows) < len(self.raw_rows) and self.more:
+            return False
+        merged = sorted([*kept, *rows], key=lambda r: r[self.key], reverse=True)
+        self.more = self.more or len(merged) > self.page_size
+        self._show(1, merged[: self.page_size])
+        return True
+
     async def _on_request(self, e: GenericEventArguments) -> None:
         pagination = e.args.get("pagination", {}) if isinstance(e.args, dict) else {}
         size = int(pagination.get("rowsPerPage") or self.page_size)
@@ -99,14 +129,24 @@ class ServerTable:
         return known, self._cursors[known]
 
     async def load(self, page: int) -> None:
+        self._loading += 1
         try:
             page, cursor = await self._cursor_for(page)
             rows = list(await self.fetch(cursor, self.page_size + 1))
         except BackendError as exc:
             ui.notify(f"Could not load rows: {exc.message}", type="negative")
             return
-        more = len(rows) > self.page_size
-        rows = rows[: self.page_size]
+        finally:
+            self._loading -= 1
+        self.more = len(rows) > self.page_size
+        self._show(page, rows[: self.page_size])
+        held, self._held = self._held, []
+        for merge in held:  # a burst read while this page loaded may be newer than it
+            if not self.merge_first_page(*merge):
+                await self.load(1)
+                return
+
+    def _show(self, page: int, rows: list[Row]) -> None:
         if rows:
             self._cursors[page + 1] = int(rows[-1][self.key])
         self.page = page
@@ -116,7 +156,7 @@ class ServerTable:
         self.table.pagination = {
             "rowsPerPage": self.page_size,
             "page": page,
-            "rowsNumber": first + len(rows) + (1 if more else 0),
+            "rowsNumber": first + len(rows) + (1 if self.more else 0),
         }
         shown = f"rows {first + 1} to {first + len(rows)}" if rows else "no rows match"
-        self.summary.text = shown + (" (more older)" if more else "")
+        self.summary.text = shown + (" (more older)" if self.more else "")

@@ -10,12 +10,14 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
+from dashboard.backends.base import Filter
 from dashboard.components import live
 from dashboard.components.filters import audit_filters
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
-from dashboard.pages.runs import fetch_keyset
+from dashboard.live.bus import RowBatch
+from dashboard.pages.history import audit_rows, fetch_keyset
 
 ACTIONS = (
     "login", "login_failed", "mfa_enrolled", "mfa_verified", "mfa_failed", "step_up",
@@ -59,10 +61,20 @@ class AuditView:
     def _error(value: str) -> str | None:
         return f"At most {MAX_ACTOR} characters" if len(value or "") > MAX_ACTOR else None
 
-    async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
+    def filters(self) -> list[Filter]:
         actor = (self.actor.value or "").strip() or None
-        filters = audit_filters(self.action.value or None, actor)
-        return await fetch_keyset("admin_audit_log", filters, before_id, limit)
+        return audit_filters(self.action.value or None, actor)
+
+    async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
+        return await fetch_keyset("admin_audit_log", self.filters(), before_id, limit)
+
+    def merge(self, batch: RowBatch) -> bool:
+        """Fold a burst's new audit rows into page 1 (no query of our own)."""
+        try:
+            filters = self.filters()
+        except ValueError:  # an overlong filter is being typed: keep the last good view
+            return True
+        return self.table.merge_rows(batch.rows, filters)
 
     async def apply(self) -> None:
         if not self.actor.validate():
@@ -77,5 +89,5 @@ class AuditView:
 async def audit_page() -> None:
     with frame("Audit log", "/audit"):
         view = AuditView()
+        live.follow_rows("admin_audit_log", audit_rows, view.merge, view.table.refresh_first_page)
         await view.apply()
-        live.watch(["admin_audit_log"], view.table.refresh_first_page)

@@ -1,4 +1,5 @@
-"""`/logs`: a live tail of `automation_logs` that new lines join as they commit, with
+"""`/logs`: a live tail of `automation_logs` that new lines join as they commit (read
+once per burst for every browser, filtered here in memory), with
 filters (process, level, run, text), a pause toggle, keyset paging into history and
 a CSV export of the same view."""
 
@@ -10,7 +11,7 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from dashboard.backends.base import Filter, Order
+from dashboard.backends.base import Filter
 from dashboard.components import live
 from dashboard.components.filters import LOG_LEVELS as LEVELS
 from dashboard.components.filters import LOG_PROCESSES as PROCESSES
@@ -18,7 +19,8 @@ from dashboard.components.filters import log_filters, parse_id
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
-from dashboard.runtime import get_runtime
+from dashboard.live.bus import RowBatch
+from dashboard.pages.history import fetch_keyset, log_rows
 
 MAX_SEARCH = 200
 COLUMNS = [
@@ -71,8 +73,10 @@ class LogsView:
             return f"Search at most {MAX_SEARCH} characters"
         return None
 
-    def _pause(self, e: Any) -> None:
+    async def _pause(self, e: Any) -> None:
         self.paused = bool(e.value)
+        if not self.paused:  # catch up on what the paused tail let pass
+            await self.table.refresh_first_page()
 
     def filters(self) -> list[Filter]:
         run_id = parse_id(self.run.value, "Run id")
@@ -93,20 +97,24 @@ class LogsView:
         await self.table.reload()
 
     async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
-        filters = self.filters()
-        if before_id is not None:
-            filters.append(Filter("id", "lt", before_id))
-        page = await get_runtime().api.select(
-            "automation_logs", filters=filters, order=[Order("id", desc=True)], limit=limit
-        )
-        return page.rows
+        return await fetch_keyset("automation_logs", self.filters(), before_id, limit)
 
     def format_row(self, row: dict[str, Any]) -> dict[str, Any]:
         row["created_at"] = format_time(row["created_at"], current_zone())
         row.pop("metadata", None)
         return row
 
-    async def tail(self) -> None:
+    def merge(self, batch: RowBatch) -> bool:
+        """Fold a burst's new lines into the tail, in memory (no query of our own)."""
+        if self.paused:
+            return True
+        try:
+            filters = self.filters()
+        except ValueError:  # a bad filter is being typed: the table shows the last good view
+            return True
+        return self.table.merge_rows(batch.rows, filters)
+
+    async def reload(self) -> None:
         if not self.paused:
             await self.table.refresh_first_page()
 
@@ -115,6 +123,7 @@ class LogsView:
 async def logs_page(process: str | None = None, run: str | None = None) -> None:
     with frame("Logs", "/logs"):
         view = LogsView(process, run)
+        # follow before the first read: a line committed in between is merged, not lost
+        live.follow_rows("automation_logs", log_rows, view.merge, view.reload)
         if view.run.validate():
             await view.apply()
-        live.watch(["automation_logs"], view.tail)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.backends.base import Filter, Order
+from dashboard.backends.base import Filter
 from dashboard.components import live
 from dashboard.components.filters import RUN_PROCESSES as PROCESSES
 from dashboard.components.filters import RUN_STATUSES as STATUSES
@@ -18,8 +18,9 @@ from dashboard.components.filters import log_filters, parse_id, run_filters
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_duration, format_time
+from dashboard.live.bus import RowBatch
+from dashboard.pages.history import fetch_keyset, run_rows
 from dashboard.pages.logs import COLUMNS as LOG_COLUMNS
-from dashboard.runtime import get_runtime
 
 COLUMNS = [
     column("id", "Run"),
@@ -42,18 +43,6 @@ def format_run(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def fetch_keyset(
-    table: str, filters: list[Filter], before_id: int | None, limit: int
-) -> Sequence[dict[str, Any]]:
-    """Newest first by id, after the cursor: the one query every history table uses."""
-    if before_id is not None:
-        filters = [*filters, Filter("id", "lt", before_id)]
-    page = await get_runtime().api.select(
-        table, filters=filters, order=[Order("id", desc=True)], limit=limit
-    )
-    return page.rows
-
-
 class RunsView:
     def __init__(self) -> None:
         with ui.row().classes("w-full items-start gap-2 flex-wrap"):
@@ -73,9 +62,15 @@ class RunsView:
         self.table.table.on("rowClick", self.open_from_click)
         self.detail = ui.column().classes("w-full")
 
+    def filters(self) -> list[Filter]:
+        return run_filters(self.process.value or None, self.status.value or None)
+
     async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
-        filters = run_filters(self.process.value or None, self.status.value or None)
-        return await fetch_keyset("automation_runs", filters, before_id, limit)
+        return await fetch_keyset("automation_runs", self.filters(), before_id, limit)
+
+    def merge(self, batch: RowBatch) -> bool:
+        """Fold a burst's new or finished runs into page 1 (no query of our own)."""
+        return self.table.merge_rows(batch.rows, self.filters())
 
     async def apply(self) -> None:
         params = {"process": self.process.value or "", "status": self.status.value or ""}
@@ -114,6 +109,7 @@ class RunsView:
 async def runs_page(run: str | None = None) -> None:
     with frame("Runs", "/runs"):
         view = RunsView()
+        live.follow_rows("automation_runs", run_rows, view.merge, view.table.refresh_first_page)
         await view.apply()
         try:
             run_id = parse_id(run, "run")
@@ -122,4 +118,3 @@ async def runs_page(run: str | None = None) -> None:
             run_id = None
         if run_id is not None:
             await view.open_run(run_id)
-        live.watch(["automation_runs"], view.table.refresh_first_page)
