@@ -1,7 +1,6 @@
 """`/businesses`: search over both business tables (search_businesses, keyset by id,
-fast at a million rows) and `/businesses/{id}`: one timeline across claim and
-attempts, deploy, outreach and Stripe events, with the actions requeue, skip and
-retry outreach. Bulk requeue of failed businesses needs a fresh code."""
+fast at a million rows), CSV export, and bulk requeue of failed businesses (which
+needs a fresh code). A business's own page is dashboard/pages/business_detail.py."""
 
 from __future__ import annotations
 
@@ -12,23 +11,19 @@ from urllib.parse import urlencode
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.backends.base import BackendError, Filter, Order
+from dashboard.backends.base import Filter
 from dashboard.components import live
 from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame
-from dashboard.components.guard import Actor, acting_admin, verify_step_up
+from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
-from dashboard.components.timeline import business_events, timeline
 from dashboard.data.models import SearchStatus
-from dashboard.data.outreach import set_outreach_status
 from dashboard.data.overview import search_businesses
+from dashboard.pages.business_actions import requeue_failed
 from dashboard.runtime import get_runtime
 
 MAX_QUERY = 200
-REQUEUE_FROM = ("failed", "skipped")
-SKIP_FROM = ("queued", "failed")
-RETRY_OUTREACH_FROM = ("failed", "stopped", "skipped", "bounced")
 COLUMNS = [
     column("id", "Id"),
     column("uuid", "Site"),
@@ -42,41 +37,6 @@ COLUMNS = [
     column("attempts", "Attempts", align="right"),
     column("created_at", "Found", classes="whitespace-nowrap"),
 ]
-RESET = {"claimed_by": None, "claim_token": None, "started_at": None, "finished_at": None}
-
-
-async def audit(actor: Actor, action: str, target: str, details: dict[str, Any]) -> None:
-    await get_runtime().api.insert(
-        "admin_audit_log",
-        [
-            {
-                "actor_id": actor.id,
-                "actor_email": actor.email,
-                "action": action,
-                "target": target,
-                "details": details,
-            }
-        ],
-    )
-
-
-async def change_status(
-    actor: Actor, business_id: int, new: str, allowed_from: Sequence[str], action: str
-) -> str | None:
-    """Move one business to `new` when its status allows; an error message otherwise."""
-    values: dict[str, Any] = {"status": new, **(RESET if new == "queued" else {})}
-    if new == "queued":
-        values.update(attempts=0, last_error=None)
-    rows = await get_runtime().api.update(
-        "pipeline_businesses",
-        values,
-        filters=[Filter("id", "eq", business_id), Filter("status", "in", list(allowed_from))],
-    )
-    if not rows:
-        return f"Only {' or '.join(allowed_from)} businesses can be {action}: nothing changed."
-    details = {"before": {"status_in": list(allowed_from)}, "after": {"status": new}}
-    await audit(actor, f"business_{action}", f"pipeline_businesses:{business_id}", details)
-    return None
 
 
 async def bulk_requeue_failed() -> None:
@@ -105,16 +65,8 @@ async def bulk_requeue_failed() -> None:
     if not await verify_step_up(code):
         ui.notify("That code is wrong or already used: nothing was changed.", type="negative")
         return
-    values = {"status": "queued", "attempts": 0, "last_error": None, **RESET}
-    rows = await api.update(
-        "pipeline_businesses", values, filters=[Filter("status", "eq", "failed")]
-    )
-    details = {
-        "before": {"status": "failed", "count": count},
-        "after": {"status": "queued", "count": len(rows)},
-    }
-    await audit(actor, "businesses_requeued", "pipeline_businesses", details)
-    ui.notify(f"Requeued {len(rows):,} business(es).", type="positive")
+    moved = await requeue_failed(actor, count)
+    ui.notify(f"Requeued {moved:,} business(es).", type="positive")
 
 
 class SearchView:
@@ -174,153 +126,3 @@ async def businesses_page() -> None:
         view = SearchView()
         await view.apply()
         live.watch(["pipeline_businesses", "qualified_businesses"], view.table.refresh_first_page)
-
-
-async def load_business(business_id: int) -> dict[str, Any] | None:
-    """Everything the detail page shows, read through the Backend protocol."""
-    api = get_runtime().api
-    by_id = [Filter("id", "eq", business_id)]
-    pipeline = (await api.select("pipeline_businesses", filters=by_id)).rows
-    if not pipeline:
-        return None
-    qualified = (
-        await api.select(
-            "qualified_businesses",
-            limit=1,
-            filters=[Filter("pipeline_business_id", "eq", business_id)],
-        )
-    ).rows
-    q = qualified[0] if qualified else None
-    logs = (
-        await api.select(
-            "automation_logs",
-            order=[Order("id", desc=True)],
-            limit=200,
-            filters=[Filter("business_id", "eq", business_id)],
-        )
-    ).rows
-    outreach: list[dict[str, Any]] = []
-    stripe: list[dict[str, Any]] = []
-    if q is not None:
-        by_q = [Filter("qualified_business_id", "eq", q["id"])]
-        outreach = (await api.select("outreach_events", filters=by_q, limit=500)).rows
-        stripe = (await api.select("stripe_events", filters=by_q, limit=200)).rows
-    return {
-        "pipeline": pipeline[0],
-        "qualified": q,
-        "logs": logs,
-        "outreach": outreach,
-        "stripe": stripe,
-    }
-
-
-@live.survives_refresh
-async def act(business_id: int, action: str) -> None:
-    """Run one detail-page action as the signed-in admin and say what happened."""
-    if (actor := await acting_admin()) is None:
-        return
-    try:
-        if action == "retry_outreach":
-            error = await retry_outreach(actor, business_id)
-        elif action == "requeue":
-            error = await change_status(actor, business_id, "queued", REQUEUE_FROM, "requeued")
-        else:
-            error = await change_status(actor, business_id, "skipped", SKIP_FROM, "skipped")
-    except BackendError as exc:
-        error = f"Refused: {exc.message}"
-    if error:
-        ui.notify(error, type="negative")
-    else:
-        ui.notify(f"Done: {action.replace('_', ' ')}", type="positive")
-
-
-async def retry_outreach(actor: Actor, business_id: int) -> str | None:
-    api = get_runtime().api
-    rows = (
-        await api.select(
-            "qualified_businesses",
-            columns="id,outreach_status",
-            filters=[Filter("pipeline_business_id", "eq", business_id)],
-        )
-    ).rows
-    if not rows:
-        return "This business has no deployed site yet, so there is no outreach to retry."
-    before = rows[0]["outreach_status"]
-    if before not in RETRY_OUTREACH_FROM:
-        return f"Outreach is {before}; only {', '.join(RETRY_OUTREACH_FROM)} can be retried."
-    await set_outreach_status(api, int(rows[0]["id"]), "pending", caller=actor.caller())
-    details = {"before": {"outreach_status": before}, "after": {"outreach_status": "pending"}}
-    await audit(actor, "outreach_retried", f"qualified_businesses:{rows[0]['id']}", details)
-    return None
-
-
-@ui.page("/businesses/{business_id}")
-async def business_page(business_id: str) -> None:
-    with frame("Business", "/businesses"):
-        if not business_id.isdigit():
-            ui.label(f"{business_id!r} is not a business id: ids are whole numbers.")
-            return
-        bid = int(business_id)
-
-        @ui.refreshable
-        async def body() -> None:
-            data = await load_business(bid)
-            if data is None:
-                ui.label(f"No business #{bid}. It may have been removed.")
-                return
-            render_business(bid, data)
-
-        await body()
-        live.watch(
-            ["pipeline_businesses", "qualified_businesses", "outreach_events", "stripe_events"],
-            body.refresh,
-        )
-
-
-def render_business(bid: int, data: dict[str, Any]) -> None:
-    p, q = data["pipeline"], data["qualified"]
-    zone = current_zone()
-    with ui.row().classes("w-full items-center gap-3 flex-wrap"):
-        ui.label(p["name"]).classes("text-xl font-semibold")
-        ui.badge(p["status"])
-        if q:
-            ui.badge(f"site {q['site_status']}", color="info")
-            ui.badge(f"outreach {q['outreach_status']}", color="secondary")
-            ui.badge(
-                "paid" if q["claimed"] else "unpaid", color="positive" if q["claimed"] else "grey"
-            )
-    with ui.row().classes("gap-2 flex-wrap"):
-        for action, label in (
-            ("requeue", "Requeue"),
-            ("skip", "Skip"),
-            ("retry_outreach", "Retry outreach"),
-        ):
-            ui.button(label, on_click=lambda _, a=action: act(bid, a)).props("no-caps").mark(
-                f"business-{action}"
-            )
-    with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-3 gap-4"):
-        with ui.card().classes("w-full"):
-            for key in (
-                "id",
-                "place_id",
-                "category",
-                "city",
-                "region",
-                "address",
-                "phone",
-                "email",
-                "attempts",
-                "claimed_by",
-                "last_error",
-            ):
-                ui.label(f"{key}: {p.get(key) if p.get(key) is not None else '—'}").classes(
-                    "text-sm"
-                )
-            if q:
-                ui.link(f"site {q['uuid']}", q["preview_url"], new_tab=True)
-                ui.label(f"payment: {q['stripe_payment_id'] or '—'}; {q['customer_email'] or ''}")
-                ui.label(f"deployed {format_time(q['deployed_at'], zone)}").classes("text-sm")
-        with ui.column().classes("lg:col-span-2 w-full"):
-            ui.label("Timeline").classes("text-lg font-semibold")
-            events = business_events(p, q, data["logs"], data["outreach"], data["stripe"])
-            timeline(events, zone)

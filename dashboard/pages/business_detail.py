@@ -1,0 +1,185 @@
+"""`/businesses/{id}`: one business: where it stands and why (dashboard.ops.why), its
+facts, one timeline across identification, claim and attempts, deploy, outreach events
+and Stripe events, and the actions requeue, skip and retry outreach (each written with
+its audit row in one transaction, dashboard/pages/business_actions.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+from nicegui import ui
+
+from dashboard.backends.base import BackendError, Filter, Order
+from dashboard.components import live
+from dashboard.components.frame import current_zone, frame
+from dashboard.components.guard import acting_admin
+from dashboard.components.timefmt import format_time
+from dashboard.components.timeline import business_events, timeline
+from dashboard.ops.why import BusinessNotFound, explain_business_at
+from dashboard.pages.business_actions import change_status, retry_outreach
+from dashboard.runtime import get_runtime
+
+WHY_SECONDS = 5.0
+REQUEUE_FROM = ("failed", "skipped")
+SKIP_FROM = ("queued", "failed")
+
+
+async def load_business(business_id: int) -> dict[str, Any] | None:
+    """Everything the detail page shows, read through the Backend protocol."""
+    api = get_runtime().api
+    by_id = [Filter("id", "eq", business_id)]
+    pipeline = (await api.select("pipeline_businesses", filters=by_id)).rows
+    if not pipeline:
+        return None
+    qualified = (
+        await api.select(
+            "qualified_businesses",
+            limit=1,
+            filters=[Filter("pipeline_business_id", "eq", business_id)],
+        )
+    ).rows
+    q = qualified[0] if qualified else None
+    logs = (
+        await api.select(
+            "automation_logs",
+            order=[Order("id", desc=True)],
+            limit=200,
+            filters=[Filter("business_id", "eq", business_id)],
+        )
+    ).rows
+    outreach: list[dict[str, Any]] = []
+    stripe: list[dict[str, Any]] = []
+    if q is not None:
+        by_q = [Filter("qualified_business_id", "eq", q["id"])]
+        outreach = (await api.select("outreach_events", filters=by_q, limit=500)).rows
+        stripe = (await api.select("stripe_events", filters=by_q, limit=200)).rows
+    return {
+        "pipeline": pipeline[0],
+        "qualified": q,
+        "logs": logs,
+        "outreach": outreach,
+        "stripe": stripe,
+    }
+
+
+@live.survives_refresh
+async def act(business_id: int, action: str) -> None:
+    """Run one detail-page action as the signed-in admin and say what happened."""
+    if (actor := await acting_admin()) is None:
+        return
+    try:
+        if action == "retry_outreach":
+            error = await retry_outreach(actor, business_id)
+        elif action == "requeue":
+            error = await change_status(actor, business_id, "queued", REQUEUE_FROM, "requeued")
+        else:
+            error = await change_status(actor, business_id, "skipped", SKIP_FROM, "skipped")
+    except BackendError as exc:
+        error = f"Refused: {exc.message}"
+    if error:
+        ui.notify(error, type="negative")
+    else:
+        ui.notify(f"Done: {action.replace('_', ' ')}", type="positive")
+
+
+@ui.page("/businesses/{business_id}")
+async def business_page(business_id: str) -> None:
+    with frame("Business", "/businesses"):
+        if not business_id.isdigit():
+            ui.label(f"{business_id!r} is not a business id: ids are whole numbers.")
+            return
+        bid = int(business_id)
+        why = WhyCache(bid)
+
+        @ui.refreshable
+        async def body() -> None:
+            data = await load_business(bid)
+            if data is None:
+                ui.label(f"No business #{bid}. It may have been removed.")
+                return
+            render_business(bid, data, await why.text())
+
+        await body()
+        live.watch(
+            ["pipeline_businesses", "qualified_businesses", "outreach_events", "stripe_events"],
+            body.refresh,
+        )
+
+
+class WhyCache:
+    """The "why" of one business (dashboard.ops.why), re-read at most every WHY_SECONDS:
+    a live refresh of the page redraws it without opening a connection each time."""
+
+    def __init__(self, business_id: int) -> None:
+        self.business_id = business_id
+        self.read_at = -WHY_SECONDS
+        self.value: tuple[str, list[str]] = ("", [])
+
+    async def text(self) -> tuple[str, list[str]]:
+        if time.monotonic() - self.read_at >= WHY_SECONDS:
+            self.read_at = time.monotonic()
+            try:
+                found = await explain_business_at(get_runtime().database_url, str(self.business_id))
+                self.value = (found.summary, found.details)
+            except (BusinessNotFound, psycopg.Error) as exc:
+                self.value = (f"Cannot explain this business right now: {exc}", [])
+        return self.value
+
+
+def why_card(summary: str, details: list[str]) -> None:
+    with ui.card().classes("w-full bg-blue-50 dark:bg-slate-800").mark("business-why"):
+        ui.label(f"Why: {summary}").classes("font-semibold")
+        for line in details:
+            ui.label(f"• {line}").classes("text-sm")
+
+
+def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) -> None:
+    p, q = data["pipeline"], data["qualified"]
+    zone = current_zone()
+    with ui.row().classes("w-full items-center gap-3 flex-wrap"):
+        ui.label(p["name"]).classes("text-xl font-semibold")
+        ui.badge(p["status"])
+        if q:
+            ui.badge(f"site {q['site_status']}", color="info")
+            ui.badge(f"outreach {q['outreach_status']}", color="secondary")
+            ui.badge(
+                "paid" if q["claimed"] else "unpaid", color="positive" if q["claimed"] else "grey"
+            )
+    why_card(*why)
+    with ui.row().classes("gap-2 flex-wrap"):
+        for action, label in (
+            ("requeue", "Requeue"),
+            ("skip", "Skip"),
+            ("retry_outreach", "Retry outreach"),
+        ):
+            ui.button(label, on_click=lambda _, a=action: act(bid, a)).props("no-caps").mark(
+                f"business-{action}"
+            )
+    with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-3 gap-4"):
+        with ui.card().classes("w-full"):
+            for key in (
+                "id",
+                "place_id",
+                "category",
+                "city",
+                "region",
+                "address",
+                "phone",
+                "email",
+                "attempts",
+                "claimed_by",
+                "last_error",
+            ):
+                ui.label(f"{key}: {p.get(key) if p.get(key) is not None else '—'}").classes(
+                    "text-sm"
+                )
+            if q:
+                ui.link(f"site {q['uuid']}", q["preview_url"], new_tab=True)
+                ui.label(f"payment: {q['stripe_payment_id'] or '—'}; {q['customer_email'] or ''}")
+                ui.label(f"deployed {format_time(q['deployed_at'], zone)}").classes("text-sm")
+        with ui.column().classes("lg:col-span-2 w-full"):
+            ui.label("Timeline").classes("text-lg font-semibold")
+            events = business_events(p, q, data["logs"], data["outreach"], data["stripe"])
+            timeline(events, zone)

@@ -1,0 +1,117 @@
+"""A business's own page: the "why" at the top, and actions that write their change and
+its audit row in one transaction (a failing audit insert leaves the business as it was)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from nicegui.testing import User
+
+from dashboard.backends.base import Filter
+from dashboard.runtime import Runtime
+from tests import admin_session, test_auth_helpers
+from tests.admin_session import SignedIn, settle
+from tests.test_pages_businesses import add_business, audit_actions, status_of
+
+app_runtime = test_auth_helpers.app_runtime
+admin = admin_session.admin
+REFUSE_AUDIT = """
+create schema if not exists test_faults;
+create or replace function test_faults.refuse_audit() returns trigger
+  language plpgsql as $$ begin raise exception 'the audit log is unavailable'; end $$;
+create trigger refuse_audit before insert on public.admin_audit_log
+  for each row execute function test_faults.refuse_audit();
+"""
+
+
+@pytest.fixture
+async def audit_down(app_runtime: Runtime) -> AsyncIterator[None]:
+    """The audit log refuses every insert (a real database failure, nothing mocked)."""
+    async with await psycopg.AsyncConnection.connect(
+        app_runtime.database_url, autocommit=True
+    ) as conn:
+        await conn.execute(REFUSE_AUDIT)
+        try:
+            yield
+        finally:
+            await conn.execute("drop trigger refuse_audit on public.admin_audit_log")
+            await conn.execute("drop schema test_faults cascade")
+
+
+async def open_detail(user: User, business_id: int) -> None:
+    await user.open(f"/businesses/{business_id}")
+    await user.should_see(marker="business-why", retries=100)
+
+
+async def test_the_page_says_why_a_queued_business_waits(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    await add_business(app_runtime, 1)
+    await add_business(app_runtime, 2)
+    bid = await add_business(app_runtime, 3)
+    await open_detail(user, bid)
+    await user.should_see("Why: queued, 2 ahead of it")
+
+
+async def test_the_page_says_why_a_failed_business_stopped(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
+    await open_detail(user, bid)
+    why = user.find(marker="business-why").elements.pop()
+    text = " ".join(e.text for e in why.descendants() if hasattr(e, "text"))
+    assert text.startswith("Why: failed") and "timeout" in text
+
+
+async def test_a_failing_audit_leaves_the_business_unchanged(
+    user: User, admin: SignedIn, app_runtime: Runtime, audit_down: None
+) -> None:
+    bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
+    await open_detail(user, bid)
+    user.find(marker="business-requeue").click()
+    await user.should_see("the audit log is unavailable", retries=50)
+    user.find(marker="business-skip").click()
+    await user.should_see("the audit log is unavailable", retries=50)
+    assert await status_of(app_runtime, bid) == "failed"
+    [row] = (
+        await app_runtime.api.select("pipeline_businesses", filters=[Filter("id", "eq", bid)])
+    ).rows
+    assert (row["attempts"], row["last_error"]) == (3, "timeout")
+
+
+async def test_a_failing_audit_leaves_outreach_unchanged(
+    user: User, admin: SignedIn, app_runtime: Runtime, audit_down: None
+) -> None:
+    bid = await add_business(app_runtime, 1, status="deployed")
+    [q] = await app_runtime.api.insert(
+        "qualified_businesses",
+        [{"pipeline_business_id": bid, "uuid": "abcd1234", "name": "Bakery 1",
+          "place_id": "place-1", "category": "bakery", "city": "Clifton", "region": "NJ",
+          "preview_url": "https://x.test/abcd1234", "outreach_status": "failed"}],
+    )  # fmt: skip
+    await open_detail(user, bid)
+    user.find(marker="business-retry_outreach").click()
+    await user.should_see("the audit log is unavailable", retries=50)
+    rows = await app_runtime.api.select(
+        "qualified_businesses", filters=[Filter("id", "eq", q["id"])]
+    )
+    assert rows.rows[0]["outreach_status"] == "failed"
+
+
+async def test_an_action_and_its_audit_row_name_the_status_before_and_after(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="skipped")
+    await open_detail(user, bid)
+    user.find(marker="business-requeue").click()
+    await settle(lambda: _status_is(app_runtime, bid, "queued"))
+    assert await audit_actions(app_runtime) == ["business_requeued"]
+    [entry] = (await app_runtime.api.select("admin_audit_log")).rows
+    assert entry["details"] == {"before": {"status": "skipped"}, "after": {"status": "queued"}}
+    assert (entry["actor_email"], str(entry["actor_id"])) == (admin.email, admin.user_id)
+
+
+async def _status_is(runtime: Runtime, bid: int, status: str) -> bool:
+    return await status_of(runtime, bid) == status
