@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/businesses", "Businesses"),
     ("/config", "Config"),
     ("/audit", "Audit"),
+    ("/reconcile", "Reconcile"),
     ("/security", "Security"),
     ("/system", "System"),
 )

@@ -1,5 +1,25 @@
 """One module per `/admin` route; importing this package registers them all."""
 
-from dashboard.pages import audit, business_detail, businesses, config, logs, overview, runs, system
+from dashboard.pages import (
+    audit,
+    business_detail,
+    businesses,
+    config,
+    logs,
+    overview,
+    reconcile,
+    runs,
+    system,
+)
 
-__all__ = ["audit", "business_detail", "businesses", "config", "logs", "overview", "runs", "system"]
+__all__ = [
+    "audit",
+    "business_detail",
+    "businesses",
+    "config",
+    "logs",
+    "overview",
+    "reconcile",
+    "runs",
+    "system",
+]
