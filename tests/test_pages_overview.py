@@ -136,3 +136,17 @@ async def test_a_page_left_open_after_logout_cannot_act(
     user.find(marker="cmd-implementation-pause").click()
     await user.should_see("Your session has ended", retries=20)
     assert await commands(app_runtime) == []
+
+
+async def test_open_overviews_share_one_chart_read_per_interval(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from dashboard.pages.overview import shared_charts
+
+    await open_overview(user)
+    await open_overview(user)  # a second page (and its charts) within the interval
+    assert user.find(ui.plotly).elements and shared_charts().reads == 1
+    charts = shared_charts()
+    charts.read_at -= 60  # the interval has passed
+    await charts.get()
+    assert charts.reads == 2

@@ -22,7 +22,7 @@ from dashboard.pages.history import audit_rows, fetch_keyset
 ACTIONS = (
     "login", "login_failed", "mfa_enrolled", "mfa_verified", "mfa_failed", "step_up",
     "recovery_code_used", "logout", "command_sent", "config_updated", "business_requeued",
-    "business_skipped", "businesses_requeued", "outreach_retried",
+    "business_skipped", "businesses_requeued", "outreach_retried", "reconcile_fix",
 )  # fmt: skip
 MAX_ACTOR = 200
 COLUMNS = [

@@ -1,14 +1,19 @@
 """`/`: the live overview: queue, identification (with the target grid), automation
 status with command buttons, config summary, latest runs, and the charts.
 
-Cards re-render from the live bus's shared snapshot (no query per browser); charts
-re-read at most every `CHART_SECONDS`. Commands are re-checked against the session
-when clicked; stop and reset stale first say what they touch and ask for a fresh code.
+Cards re-render from the live bus's shared snapshot (no query per browser); the
+charts' data is read at most once every `CHART_SECONDS` for the whole process and
+shared by every open overview, and a figure goes to a browser only when it changed.
+Commands are re-checked against the session when clicked; stop and reset stale first
+say what they touch and ask for a fresh code.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from nicegui import ui
 
@@ -18,7 +23,13 @@ from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.data.automation import send_automation_command
-from dashboard.data.models import Command, DashboardSnapshot, FunnelRow, Process
+from dashboard.data.models import (
+    Command,
+    DashboardSnapshot,
+    FunnelRow,
+    Process,
+    ThroughputPoint,
+)
 from dashboard.data.overview import get_conversion_funnel, get_throughput_timeseries
 from dashboard.data.queue import get_queue_statistics
 from dashboard.runtime import get_runtime
@@ -82,12 +93,65 @@ def _funnel_label(row: FunnelRow) -> str:
     return f"{row.category} in {row.city}, {row.region}"
 
 
+@dataclass(frozen=True)
+class ChartData:
+    points: list[ThroughputPoint]
+    funnel: list[FunnelRow]
+    targets: list[dict[str, Any]]
+
+
+class SharedCharts:
+    """The charts' data, read at most once every CHART_SECONDS for the whole process
+    (every open overview shares it), so chart queries do not grow with admins."""
+
+    def __init__(self) -> None:
+        self.data: ChartData | None = None
+        self.read_at = 0.0
+        self.reads = 0
+        self._lock = asyncio.Lock()
+
+    async def get(self, force: bool = False) -> ChartData:
+        async with self._lock:  # one reader; the others wait and share its result
+            if force or self.data is None or time.monotonic() - self.read_at >= CHART_SECONDS:
+                self.data = await self._read()
+                self.read_at = time.monotonic()
+                self.reads += 1
+            return self.data
+
+    @staticmethod
+    async def _read() -> ChartData:
+        api = get_runtime().api
+        targets = await api.select(
+            "identification_targets",
+            columns="id,position,city,region,category,status,businesses_found",
+            order=[Order("position")],
+            limit=10000,
+        )
+        return ChartData(
+            await get_throughput_timeseries(api, 24, "hour"),
+            await get_conversion_funnel(api),
+            targets.rows,
+        )
+
+
+def shared_charts() -> SharedCharts:
+    services = get_runtime().services
+    charts_ = services.get("overview_charts")
+    if not isinstance(charts_, SharedCharts):
+        charts_ = services["overview_charts"] = SharedCharts()
+    return charts_
+
+
 class Charts:
-    """Throughput, funnel (with a target filter) and the target-grid heat map."""
+    """Throughput, funnel (with a target filter) and the target-grid heat map of one page.
+
+    A figure is sent to the browser only when its data changed: hourly bars mostly
+    change in place (the current hour grows), which plotly's extendTraces cannot
+    express, so an unchanged chart costs nothing and a changed one is sent whole."""
 
     def __init__(self) -> None:
         self.rows: list[FunnelRow] = []
-        self.read_at = 0.0
+        self.shown: ChartData | None = None
         with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-2 gap-4"):
             self.throughput = ui.plotly(charts.throughput_figure([], current_zone()))
             with ui.column().classes("w-full"):
@@ -102,26 +166,22 @@ class Charts:
         self.heatmap = ui.plotly(charts.heatmap_figure([])).classes("w-full")
 
     async def reload(self, force: bool = False) -> None:
-        if not force and time.monotonic() - self.read_at < CHART_SECONDS:
+        data = await shared_charts().get(force)
+        old, self.shown = self.shown, data
+        if old is not None and old == data:
             return
-        self.read_at = time.monotonic()
-        api = get_runtime().api
-        points = await get_throughput_timeseries(api, 24, "hour")
-        self.throughput.update_figure(charts.throughput_figure(points, current_zone()))
-        self.rows = await get_conversion_funnel(api)
-        options: dict[int, str] = {0: "All targets"}
-        options.update({r.target_id: _funnel_label(r) for r in self.rows if r.target_id})
-        self.target.set_options(
-            options, value=self.target.value if self.target.value in options else 0
-        )
-        self.show_funnel()
-        targets = await api.select(
-            "identification_targets",
-            columns="id,position,city,region,category,status,businesses_found",
-            order=[Order("position")],
-            limit=10000,
-        )
-        self.heatmap.update_figure(charts.heatmap_figure(targets.rows))
+        if old is None or old.points != data.points:
+            self.throughput.update_figure(charts.throughput_figure(data.points, current_zone()))
+        if old is None or old.funnel != data.funnel:
+            self.rows = data.funnel
+            options: dict[int, str] = {0: "All targets"}
+            options.update({r.target_id: _funnel_label(r) for r in self.rows if r.target_id})
+            self.target.set_options(
+                options, value=self.target.value if self.target.value in options else 0
+            )
+            self.show_funnel()
+        if old is None or old.targets != data.targets:
+            self.heatmap.update_figure(charts.heatmap_figure(data.targets))
 
     def show_funnel(self) -> None:
         wanted = self.target.value or None
@@ -148,7 +208,7 @@ async def overview_page() -> None:
 
         body(await live.current_snapshot())
         panel = Charts()
-        await panel.reload(force=True)
+        await panel.reload()
 
         async def render(snapshot: DashboardSnapshot) -> None:
             body.refresh(snapshot)
