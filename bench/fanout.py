@@ -26,6 +26,7 @@ from bench.app_server import AppServer, prepare_app_database, session_tickets
 from bench.common import Result, at_most, bench_server, main, plain, progress
 from bench.socket_clients import PageClient, open_clients
 
+WAIT_SECONDS = 120.0  # how long to wait for the slowest client before calling it lost
 STATS_SETTLE = 12.0  # PostgreSQL flushes a backend's counters within ~10 s of going idle
 FUNCTIONS = ("get_dashboard_snapshot", "get_throughput_timeseries", "get_conversion_funnel",
              "get_queue_statistics", "search_businesses")  # fmt: skip
@@ -70,9 +71,14 @@ async def one_event(url: str, clients: list[PageClient]) -> dict[str, Any]:
             c.expect(expected)
         sent_at = time.time()
         conn.execute(INSERT, (f"bench-fanout-{time.time_ns()}",))
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + WAIT_SECONDS
+    shown = 0
     while time.monotonic() < deadline and any(c.arrived_at is None for c in clients):
         await asyncio.sleep(0.005)
+        got = sum(c.arrived_at is not None for c in clients)
+        if got // 50 > shown // 50:
+            progress(f"{got}/{len(clients)} clients have the event")
+        shown = got
     arrivals = [(c.arrived_at - sent_at) * 1000 for c in clients if c.arrived_at is not None]
     return {
         "clients": len(clients),
@@ -80,6 +86,7 @@ async def one_event(url: str, clients: list[PageClient]) -> dict[str, Any]:
         "all_ms": max(arrivals) if len(arrivals) == len(clients) else float("inf"),
         "median_ms": statistics.median(arrivals) if arrivals else float("inf"),
         "first_ms": min(arrivals) if arrivals else float("inf"),
+        "updates_per_client": statistics.median(c.updates for c in clients),
     }
 
 
