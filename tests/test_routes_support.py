@@ -33,12 +33,13 @@ _APP: FastAPI | None = None
 
 
 def app() -> FastAPI:
-    """The real app, built once per test session (NiceGUI can be mounted only once)."""
+    """The real FastAPI app without the NiceGUI mount (NiceGUI's app is a process-wide
+    singleton that the User-fixture tests own), built once per test session."""
     global _APP
     if _APP is None:
         from dashboard.app import create_app
 
-        _APP = create_app(load_settings(secret_key="k" * 40))
+        _APP = create_app(load_settings(secret_key="k" * 40), with_ui=False)
     return _APP
 
 
