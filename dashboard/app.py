@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from nicegui import ui
+from nicegui.storage import Storage
 
 from dashboard.api import admin, export, health, internal, outreach, sites, stripe_webhook
 from dashboard.live.service import start_live, stop_live
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
     app.include_router(export.router)
     if not with_ui:
         return app
+    if settings.nicegui_redis_url:
+        # NiceGUI reads NICEGUI_REDIS_URL only from the environment; a .env value gets here.
+        Storage.redis_url = settings.nicegui_redis_url
     setup_nicegui()
     ui.run_with(
         app,
