@@ -152,19 +152,30 @@ class AppServer:
         return f"{self.base}/admin{path}"
 
 
-def start_app(database_url: str, work_dir: Path, name: str = "app", **env: str) -> AppServer:
-    """Start `cliftonsites serve` on a free port; return once /healthz says live."""
+def spawn_app(database_url: str, work_dir: Path, name: str = "app", **env: str) -> AppServer:
+    """Start `cliftonsites serve` on a free port (see `wait_ready`). Its working folder
+    is `work_dir/name`, so a `.env` written there is read as an operator's would be."""
     port = free_port()
     data_dir = work_dir / name
     data_dir.mkdir(parents=True, exist_ok=True)
     environ = base_env(database_url, data_dir, HOST="127.0.0.1", PORT=str(port), **env)
-    proc = spawn([*cli_command(), "serve"], environ, data_dir / "serve.log")
-    server = AppServer(proc, port)
-    try:
-        wait_until(lambda: _healthy(server), 60, f"{name} to answer /healthz")
-    except AssertionError:
-        proc.kill()
-        raise AssertionError(f"{name} did not start:\n{proc.output()}") from None
+    return AppServer(spawn([*cli_command(), "serve"], environ, data_dir / "serve.log"), port)
+
+
+def wait_ready(*servers: AppServer, timeout: float = 60.0) -> None:
+    """Return once every server's /healthz says the database and live feed are up."""
+    for server in servers:
+        try:
+            wait_until(lambda s=server: _healthy(s), timeout, f"port {server.port} to be healthy")
+        except AssertionError:
+            for other in servers:
+                other.proc.kill()
+            raise AssertionError(f"the app did not start:\n{server.proc.output()}") from None
+
+
+def start_app(database_url: str, work_dir: Path, name: str = "app", **env: str) -> AppServer:
+    server = spawn_app(database_url, work_dir, name, **env)
+    wait_ready(server)
     return server
 
 
