@@ -175,3 +175,36 @@ async def test_the_audit_page_lists_and_filters_admin_actions(
     user.find(marker="audit-actor").type("b@x").trigger("keydown.enter")
     await settle(lambda: _rows_are(user, 1))
     assert table_rows(user)[0]["action"] == "config_updated"
+
+
+async def test_a_stream_of_changes_re_runs_an_open_search_at_most_every_two_seconds(
+    user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: Any
+) -> None:
+    import asyncio
+
+    from dashboard.live.service import start_live, stop_live
+    from dashboard.pages import businesses
+
+    bus = await start_live(app_runtime)
+    assert await bus.wait_for(lambda: bus.connected, 5)
+
+    await add_business(app_runtime, 1)
+    await user.open("/businesses")
+    await settle(lambda: _rows_are(user, 1))
+    calls: list[float] = []
+    real = businesses.search_businesses
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(asyncio.get_running_loop().time())
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(businesses, "search_businesses", counting)
+    try:
+        for n in range(2, 12):  # ten separate commits over about a second
+            await add_business(app_runtime, n)
+            await asyncio.sleep(0.1)
+        await settle(lambda: _rows_are(user, 11))  # the last change is always shown
+    finally:
+        await stop_live(app_runtime)
+    assert 1 <= len(calls) <= 2, calls
+    assert all(b - a >= 1.9 for a, b in zip(calls, calls[1:], strict=False))

@@ -96,18 +96,27 @@ async def _call(render: Render, snapshot: DashboardSnapshot) -> None:
         await result
 
 
-def watch(tables: Iterable[str], refresh: Refresh) -> None:
-    """Run `refresh()` in this page's client after a burst of changes to `tables`."""
+def watch(tables: Iterable[str], refresh: Refresh, *, min_interval: float = 0.0) -> None:
+    """Run `refresh()` in this page's client after a burst of changes to `tables`.
+
+    `min_interval` spaces refreshes of views whose query cannot be shared between
+    browsers (a search over a big table): at most one per interval, the last change
+    always followed by a refresh.
+    """
     client = ui.context.client
     live = bus()
     if live is None:
         ui.timer(FALLBACK_POLL_SECONDS, refresh)
         return
     scheduled: list[asyncio.Task[None]] = []
+    last_run = [0.0]
 
     async def run_later() -> None:
-        await asyncio.sleep(DEBOUNCE_SECONDS)
+        loop = asyncio.get_running_loop()
+        wait = max(DEBOUNCE_SECONDS, last_run[0] + min_interval - loop.time())
+        await asyncio.sleep(wait)
         scheduled.clear()
+        last_run[0] = loop.time()
         if not client.is_deleted:
             with client:
                 await refresh()

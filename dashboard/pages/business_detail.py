@@ -22,6 +22,8 @@ from dashboard.pages.business_actions import change_status, retry_outreach
 from dashboard.runtime import get_runtime
 
 WHY_SECONDS = 5.0
+#: Notices do not say which business changed: re-read an open detail page at most this often.
+DETAIL_REFRESH_SECONDS = 1.0
 REQUEUE_FROM = ("failed", "skipped")
 SKIP_FROM = ("queued", "failed")
 
@@ -105,6 +107,7 @@ async def business_page(business_id: str) -> None:
         live.watch(
             ["pipeline_businesses", "qualified_businesses", "outreach_events", "stripe_events"],
             body.refresh,
+            min_interval=DETAIL_REFRESH_SECONDS,
         )
 
 

@@ -24,6 +24,8 @@ from dashboard.pages.business_actions import requeue_failed
 from dashboard.runtime import get_runtime
 
 MAX_QUERY = 200
+#: A search cannot be shared between browsers: each open page re-runs it at most this often.
+SEARCH_REFRESH_SECONDS = 2.0
 COLUMNS = [
     column("id", "Id"),
     column("uuid", "Site"),
@@ -125,4 +127,8 @@ async def businesses_page() -> None:
     with frame("Businesses", "/businesses"):
         view = SearchView()
         await view.apply()
-        live.watch(["pipeline_businesses", "qualified_businesses"], view.table.refresh_first_page)
+        live.watch(
+            ["pipeline_businesses", "qualified_businesses"],
+            view.table.refresh_first_page,
+            min_interval=SEARCH_REFRESH_SECONDS,
+        )
