@@ -330,3 +330,30 @@ def fresh_code(secret: str) -> str:
     """A code of the next time step: within the ±1 step of drift the provider allows, and
     newer than any step accepted in the last 30 s (a code is accepted once)."""
     return pyotp.TOTP(secret).at(time.time() + 30)
+
+
+WATCH_SCRIPT = """
+const wanted = arguments[0];
+window.__cs_seen = window.__cs_seen || {};
+new MutationObserver(() => {
+  const text = document.body.innerText;
+  if (!(wanted in window.__cs_seen) && text.includes(wanted)) window.__cs_seen[wanted] = Date.now();
+}).observe(document.body, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def watch_for(driver: Any, text: str) -> None:
+    """Record, in the page itself, the wall-clock moment `text` first shows."""
+    driver.execute_script(WATCH_SCRIPT, text)
+
+
+def ms_until_seen(driver: Any, text: str, since: float, timeout: float) -> float:
+    """Milliseconds from `since` (time.time()) until the page first showed `text`."""
+    seen = wait_until(
+        lambda: driver.execute_script(
+            "return (window.__cs_seen || {})[arguments[0]] || null", text
+        ),
+        timeout,
+        f"{text!r} on {driver.current_url}",
+    )
+    return float(seen) - since * 1000

@@ -288,6 +288,7 @@ def catch_holding_a_claim(url: str, proc: e2e.Proc, worker_id: str) -> list[dict
     raise AssertionError(f"{worker_id} was never caught holding a claim")
 
 
+@pytest.mark.slow
 async def test_three_workers_drain_3000_businesses_once_each_through_a_pause_and_a_sigkill(
     worker_db: str, workers: dict[str, e2e.Proc]
 ) -> None:
