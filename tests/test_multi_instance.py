@@ -14,8 +14,9 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -24,9 +25,22 @@ from dashboard.auth.admins import create_admin
 from tests import e2e_support as e2e
 from tests.dbutil import create_migrated_database, drop_database
 
+F = TypeVar("F", bound=Callable[..., Any])
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BROWSER_MISSING = e2e.browser_missing_reason()
-needs_browser = pytest.mark.skipif(BROWSER_MISSING is not None, reason=str(BROWSER_MISSING))
+needs_browser = [
+    pytest.mark.browser,
+    pytest.mark.skipif(BROWSER_MISSING is not None, reason=str(BROWSER_MISSING)),
+]
+
+
+def with_marks(marks: list[pytest.MarkDecorator]) -> Callable[[F], F]:
+    def apply(test: F) -> F:
+        for mark in marks:
+            test = mark(test)
+        return test
+
+    return apply
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +115,7 @@ def status_on(server: e2e.AppServer, cookie: str) -> int:
     return response.status_code
 
 
-@needs_browser
+@with_marks(needs_browser)
 def test_a_session_started_on_one_instance_is_honoured_by_the_other(
     signed_in_on_a: str, browser: e2e.Browser, instances: tuple[e2e.AppServer, e2e.AppServer]
 ) -> None:
@@ -115,7 +129,7 @@ def test_a_session_started_on_one_instance_is_honoured_by_the_other(
     assert status_on(b, cookie) == 200
 
 
-@needs_browser
+@with_marks(needs_browser)
 def test_a_log_line_committed_once_shows_on_pages_served_by_both_instances(
     signed_in_on_a: str,
     browser: e2e.Browser,
@@ -143,7 +157,7 @@ def test_a_log_line_committed_once_shows_on_pages_served_by_both_instances(
     driver.switch_to.window(driver.window_handles[0])
 
 
-@needs_browser
+@with_marks(needs_browser)
 @pytest.mark.skipif(not REDIS_URL, reason="TEST_REDIS_URL is not set (Redis on 127.0.0.1:6379)")
 def test_with_nicegui_redis_url_a_preference_saved_on_one_instance_is_seen_on_the_other(
     signed_in_on_a: str, browser: e2e.Browser, instances: tuple[e2e.AppServer, e2e.AppServer]
@@ -167,7 +181,7 @@ def is_dark(driver: object) -> bool:
     return "body--dark" in str(classes)
 
 
-@needs_browser
+@with_marks(needs_browser)
 def test_a_logout_on_one_instance_is_refused_by_the_other_within_a_second(
     signed_in_on_a: str, browser: e2e.Browser, instances: tuple[e2e.AppServer, e2e.AppServer]
 ) -> None:
@@ -183,7 +197,7 @@ def test_a_logout_on_one_instance_is_refused_by_the_other_within_a_second(
     e2e.wait_for_path(browser.driver, "/admin/login")
 
 
-@needs_browser
+@with_marks(needs_browser)
 def test_a_throttle_reached_through_one_instance_holds_on_the_other(
     signed_in_on_a: str,
     browser: e2e.Browser,
