@@ -110,12 +110,49 @@ $$;
 
 -- Stand-in for Realtime's WAL reader: one NOTIFY per statement on channel
 -- 'cs_changes', with a small payload (table, op, up to 50 ids, row count).
+--
+-- Coalescing (trigger argument = a window in ms; after_migrations.sql gives one to the
+-- claim path, UPDATE on pipeline_businesses). A transaction that has NOTIFYed takes a
+-- server-wide lock at commit and holds it through its WAL flush, so NOTIFYing commits
+-- happen one at a time (16 claiming clients: ~200 commits/s instead of ~1,000). With a
+-- window, only the first statement per window NOTIFYs (its payload carries
+-- "coalesce": <ms>); the others skip it. None is lost: every coalescing statement first
+-- takes advisory lock (7453, 1) in SHARED mode (held to the end of its transaction,
+-- released only once its commit is visible) and then counts itself in
+-- realtime.cs_coalesce_skipped. The listener (dashboard/live/postgres_source.py) reads
+-- that counter `window` ms after such a notice and on every idle probe, and then tries
+-- the lock in EXCLUSIVE mode without waiting: success means every counted statement has
+-- committed or rolled back, so one more change (ids unknown) makes the bus re-read and
+-- see them all; failure means it tries again shortly. Shared holders never wait.
+create sequence if not exists realtime.cs_coalesce_skipped;
+create sequence if not exists realtime.cs_coalesce_lead;
+comment on sequence realtime.cs_coalesce_skipped is
+  'Coalesced cs_changes: statements counted (before deciding whether to NOTIFY).';
+comment on sequence realtime.cs_coalesce_lead is
+  'Coalesced cs_changes: clock (ms since epoch) of the last statement that NOTIFYed.';
+
 create or replace function realtime.cs_notify_change() returns trigger
-language plpgsql set search_path = '' as $$
+language plpgsql security definer set search_path = '' as $$
 declare
   v_ids jsonb;
   v_n bigint;
+  v_window integer := case when tg_nargs > 0 then tg_argv[0]::integer else 0 end;
+  v_now bigint;
+  v_payload jsonb;
 begin
+  if v_window > 0 then  -- only INSERT and UPDATE triggers pass a window (they have new_rows)
+    if not exists (select 1 from new_rows) then
+      return null;
+    end if;
+    perform pg_catalog.pg_advisory_xact_lock_shared(7453, 1);
+    perform pg_catalog.nextval('realtime.cs_coalesce_skipped');
+    v_now := (extract(epoch from pg_catalog.clock_timestamp()) * 1000)::bigint;
+    if v_now - coalesce(pg_catalog.pg_sequence_last_value('realtime.cs_coalesce_lead'), 0)
+       < v_window then
+      return null;  -- a NOTIFY went out within the window: the trailing check covers this
+    end if;
+    perform pg_catalog.setval('realtime.cs_coalesce_lead', v_now);
+  end if;
   if tg_op = 'DELETE' then
     select coalesce(jsonb_agg(x.id), '[]'::jsonb) into v_ids
       from (select to_jsonb(o) -> 'id' as id from old_rows o limit 50) x;
@@ -126,11 +163,15 @@ begin
     select count(*) into v_n from new_rows;
   end if;
   if v_n > 0 then
-    perform pg_notify('cs_changes', jsonb_build_object(
-      'table', tg_table_name, 'op', tg_op, 'ids', v_ids, 'n', v_n)::text);
+    v_payload := jsonb_build_object('table', tg_table_name, 'op', tg_op, 'ids', v_ids, 'n', v_n);
+    if v_window > 0 then
+      v_payload := v_payload || jsonb_build_object('coalesce', v_window);
+    end if;
+    perform pg_notify('cs_changes', v_payload::text);
   end if;
   return null;
 end
 $$;
 comment on function realtime.cs_notify_change() is
-  'Local stand-in for Supabase Realtime: NOTIFY cs_changes once per statement on published tables.';
+  'Local stand-in for Supabase Realtime: NOTIFY cs_changes once per statement on published tables, or once per window when the trigger passes one (see the comment above it).';
+revoke execute on function realtime.cs_notify_change() from public;
