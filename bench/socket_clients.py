@@ -33,6 +33,7 @@ class PageClient:
     wanted: str | None = None
     arrived_at: float | None = None
     updates: int = 0
+    disconnected_at: float | None = None
     cookies: dict[str, str] = field(default_factory=dict)
 
     async def open(self, path: str = "/admin/") -> None:
@@ -57,6 +58,7 @@ class PageClient:
         }
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("update", self._on_update)
+        self.sio.on("disconnect", self._on_disconnect)
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         await self.sio.connect(
             f"{self.base}?{httpx.QueryParams(query)}",
@@ -71,11 +73,18 @@ class PageClient:
         if self.wanted is not None and self.arrived_at is None and self.wanted in _texts(data):
             self.arrived_at = time.time()
 
+    def _on_disconnect(self, *_reason: Any) -> None:
+        self.disconnected_at = time.time()
+
+    @property
+    def connected(self) -> bool:
+        return self.sio is not None and self.sio.connected and self.disconnected_at is None
+
     def expect(self, text: str) -> None:
         self.wanted, self.arrived_at = text, None
 
     async def close(self) -> None:
-        if self.sio is not None:
+        if self.sio is not None and self.sio.connected:
             await self.sio.disconnect()
 
 
@@ -91,7 +100,7 @@ def _texts(data: Any) -> set[str]:
     return found
 
 
-async def open_clients(base: str, tickets: list[str], concurrency: int = 8) -> list[PageClient]:
+async def open_clients(base: str, tickets: list[str], concurrency: int = 4) -> list[PageClient]:
     """Open one client per ticket, `concurrency` page loads at a time."""
     gate = asyncio.Semaphore(concurrency)
     clients = [PageClient(base, t) for t in tickets]

@@ -131,11 +131,6 @@ def probe(url: str, cookies: dict[str, str], timeout: float = 3.0) -> int | str:
         return "timeout"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known: /healthz waits for a pool connection (psycopg_pool's 30 s timeout) while"
-    " the database is down instead of answering 503 at once; fix in dashboard/api/health.py",
-)
 def test_healthz_answers_503_within_5_s_while_the_database_is_down(drill: Drill) -> None:
     drill.stop_database()
     try:
