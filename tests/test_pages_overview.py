@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
+import pytest
 from nicegui import ui
+from nicegui.element import Element
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
-from dashboard.data.automation import report_automation_heartbeat
+from dashboard.data.automation import log_automation_event, report_automation_heartbeat
+from dashboard.live.bus import LiveBus
+from dashboard.live.service import start_live, stop_live
 from dashboard.runtime import Runtime
 from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn
@@ -157,3 +163,90 @@ async def test_open_overviews_share_one_chart_read_per_interval(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+# --- live updates in place -----------------------------------------------------------
+
+INSERT_BUSINESS = (
+    "insert into public.pipeline_businesses (place_id, name, category, city, region)"
+    " values (%s, 'Live probe', 'plumber', 'Austin', 'TX')"
+)
+
+
+@pytest.fixture
+async def bus(app_runtime: Runtime) -> AsyncIterator[LiveBus[Any]]:
+    started = await start_live(app_runtime)
+    assert await started.wait_for(lambda: started.connected, 5)
+    yield started
+    await stop_live(app_runtime)
+
+
+def card_labels(user: User, marker: str) -> list[ui.label]:
+    (card,) = user.find(marker=marker).elements
+    return [e for e in card.descendants() if isinstance(e, ui.label)]
+
+
+def fact(user: User, marker: str, name: str) -> str:
+    """The value shown beside `name` in the card marked `marker`."""
+    labels = card_labels(user, marker)
+    index = next(i for i, label in enumerate(labels) if label.text == name)
+    return labels[index + 1].text
+
+
+def texts(elements: list[Element]) -> list[str]:
+    return [e.text for e in elements if isinstance(e, ui.label)]
+
+
+async def commit(runtime: Runtime, statement: str, *params: Any) -> None:
+    """Committed by another connection, as a worker would."""
+    async with await psycopg.AsyncConnection.connect(runtime.database_url) as conn:
+        await conn.execute(statement, params)
+
+
+async def test_a_snapshot_updates_the_cards_in_place_without_recreating_them(
+    user: User, admin: SignedIn, app_runtime: Runtime, bus: LiveBus[Any]
+) -> None:
+    await open_overview(user)
+    assert fact(user, "queue-card", "queued") == "0"
+    before = {label.id for label in card_labels(user, "queue-card")}
+    buttons = {e.id for e in user.find(ui.button).elements}
+    for n in (1, 2):  # two snapshots, each changing the count
+        await commit(app_runtime, INSERT_BUSINESS, f"place-{n}")
+        await settle(lambda n=n: _async(fact(user, "queue-card", "queued") == str(n)))
+    assert fact(user, "queue-card", "total") == "2"
+    assert {label.id for label in card_labels(user, "queue-card")} == before
+    assert {e.id for e in user.find(ui.button).elements} == buttons
+
+
+async def test_recent_logs_show_newest_first_and_only_new_lines_are_added(
+    user: User, admin: SignedIn, app_runtime: Runtime, bus: LiveBus[Any]
+) -> None:
+    await log_automation_event(app_runtime.api, "implementation", "warning", "first line")
+    await open_overview(user)
+    await user.should_see("first line")
+    (box,) = user.find(marker="logs-list").elements
+    (first_row,) = box.default_slot.children
+    assert texts(first_row.descendants())[1:] == ["implementation", "first line"]
+    assert texts(first_row.descendants())[0].endswith(" UTC")
+    await commit(
+        app_runtime, "select public.log_automation_event('system', 'error', %s)", "second line"
+    )
+    await user.should_see("second line", retries=50)
+    rows = box.default_slot.children
+    assert [texts(r.descendants())[-1] for r in rows] == ["second line", "first line"]
+    assert rows[1] is first_row  # the old line's row was kept, not redrawn
+
+
+async def test_a_new_run_joins_the_latest_runs_and_its_status_changes_in_place(
+    user: User, admin: SignedIn, app_runtime: Runtime, bus: LiveBus[Any]
+) -> None:
+    await open_overview(user)
+    await user.should_see("No runs yet")
+    await commit(app_runtime, "select public.start_automation_run('implementation', 'w-1')")
+    await user.should_see("#1", retries=50)
+    (box,) = user.find(marker="runs-list").elements
+    (row,) = box.default_slot.children
+    await commit(app_runtime, "select public.finish_automation_run(1, 'succeeded', 3, 1)")
+    await user.should_see("3 ok, 1 failed", retries=50)
+    assert box.default_slot.children == [row]
+    assert "succeeded" in [b.text for b in row.descendants() if isinstance(b, ui.badge)]

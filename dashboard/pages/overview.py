@@ -1,11 +1,15 @@
 """`/`: the live overview: queue, identification (with the target grid), automation
-status with command buttons, config summary, latest runs, and the charts.
+status with command buttons, config summary, latest runs, recent log lines, and the
+charts.
 
-Cards re-render from the live bus's shared snapshot (no query per browser); the
-charts' data is read at most once every `CHART_SECONDS` for the whole process and
-shared by every open overview, and a figure goes to a browser only when it changed.
-Commands are re-checked against the session when clicked; stop and reset stale first
-say what they touch and ask for a fresh code.
+The cards are drawn once per page and updated in place from the live bus's shared
+snapshot (no query per browser, no element rebuilt: only labels whose text changed
+are sent; see `dashboard/components/cards.py`). The charts stay off that path: every
+`CHART_CHECK_SECONDS` a page that saw a change since its charts' data was read asks
+for it again, the data is read at most once every `CHART_SECONDS` for the whole
+process and shared by every open overview, and a figure goes to a browser only when
+it changed. Commands are re-checked against the session when clicked; stop and reset
+stale first say what they touch and ask for a fresh code.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
@@ -35,6 +40,7 @@ from dashboard.data.queue import get_queue_statistics
 from dashboard.runtime import get_runtime
 
 CHART_SECONDS = 15.0
+CHART_CHECK_SECONDS = 5.0
 DANGEROUS: frozenset[str] = frozenset({"stop", "reset_stale"})
 PROCESSES: tuple[Process, ...] = ("identification", "implementation")
 COMMANDS: tuple[Command, ...] = ("start", "stop", "pause", "resume", "run_once", "reset_stale")
@@ -58,7 +64,6 @@ async def command_impact(process: str, command: str) -> str:
     )
 
 
-@live.survives_refresh
 async def run_command(process: str, command: str) -> None:
     """Send one command as the signed-in admin, with step-up when it is dangerous."""
     if process not in PROCESSES or command not in COMMANDS:
@@ -152,6 +157,7 @@ class Charts:
     def __init__(self) -> None:
         self.rows: list[FunnelRow] = []
         self.shown: ChartData | None = None
+        self.read_at = 0.0
         with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-2 gap-4"):
             self.throughput = ui.plotly(charts.throughput_figure([], current_zone()))
             with ui.column().classes("w-full"):
@@ -166,7 +172,9 @@ class Charts:
         self.heatmap = ui.plotly(charts.heatmap_figure([])).classes("w-full")
 
     async def reload(self, force: bool = False) -> None:
-        data = await shared_charts().get(force)
+        shared = shared_charts()
+        data = await shared.get(force)
+        self.read_at = shared.read_at
         old, self.shown = self.shown, data
         if old is not None and old == data:
             return
@@ -189,29 +197,62 @@ class Charts:
         self.funnel.update_figure(charts.funnel_figure(row))
 
 
+class OverviewCards:
+    """Every card of one overview, drawn once from the first snapshot; `show` updates
+    them in place from each later one (nothing is deleted or rebuilt)."""
+
+    def __init__(self, snapshot: DashboardSnapshot, zone: ZoneInfo | None) -> None:
+        self.zone = zone
+        with ui.grid().classes(
+            "w-full gap-4 grid-cols-1 md:grid-cols-2 xl:grid-cols-4"
+        ) as self.top:  # fmt: skip
+            self.queue = cards.QueueCard(snapshot.queue)
+            self.identification = cards.IdentificationCard(snapshot.identification)
+            self.status: dict[str, cards.StatusCard] = {}
+            self._show_status(snapshot)
+        with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-3"):
+            self.config = cards.ConfigCard(snapshot.config, zone)
+            with ui.element("div").classes("lg:col-span-2"):
+                self.runs = cards.RunsCard(snapshot.runs, zone)
+        self.logs = cards.LogsCard(snapshot.recent_logs, zone)
+
+    def show(self, snapshot: DashboardSnapshot) -> None:
+        self.queue.show(snapshot.queue)
+        self.identification.show(snapshot.identification)
+        self._show_status(snapshot)
+        self.config.show(snapshot.config)
+        self.runs.show(snapshot.runs)
+        self.logs.show(snapshot.recent_logs)
+
+    def _show_status(self, snapshot: DashboardSnapshot) -> None:
+        """One card per process, kept; a process that appears gets its card once."""
+        wanted = {status.process for status in snapshot.status}
+        for gone in [p for p in self.status if p not in wanted]:
+            self.top.remove(self.status.pop(gone).card)
+        for status in snapshot.status:
+            card = self.status.get(status.process)
+            if card is None:
+                with self.top:
+                    self.status[status.process] = cards.StatusCard(status, self.zone, run_command)
+            else:
+                card.show(status)
+
+
 @ui.page("/")
 async def overview_page() -> None:
     with frame("Overview", "/"):
-
-        @ui.refreshable
-        def body(snapshot: DashboardSnapshot) -> None:
-            zone = current_zone()
-            with ui.grid().classes("w-full gap-4 grid-cols-1 md:grid-cols-2 xl:grid-cols-4"):
-                cards.queue_card(snapshot.queue)
-                cards.identification_card(snapshot.identification)
-                for status in snapshot.status:
-                    cards.status_card(status, zone, run_command)
-            with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-3"):
-                cards.config_card(snapshot.config, zone)
-                with ui.element("div").classes("lg:col-span-2"):
-                    cards.runs_card(snapshot.runs, zone)
-
-        body(await live.current_snapshot())
+        view = OverviewCards(await live.current_snapshot(), current_zone())
         panel = Charts()
+        changed_at = [time.monotonic()]
+
+        def render(snapshot: DashboardSnapshot) -> None:
+            view.show(snapshot)
+            changed_at[0] = time.monotonic()
+
+        async def follow_charts() -> None:
+            if changed_at[0] > panel.read_at:  # a change since the data shown was read
+                await panel.reload()
+
+        live.on_snapshot(render)  # no await since the snapshot was taken: nothing missed
+        ui.timer(CHART_CHECK_SECONDS, follow_charts)
         await panel.reload()
-
-        async def render(snapshot: DashboardSnapshot) -> None:
-            body.refresh(snapshot)
-            await panel.reload()
-
-        live.on_snapshot(render)
