@@ -7,8 +7,13 @@ it, so later runs start measuring at once; claims run in a fresh `perf_claims`
 way the app sends them: one transaction setting PostgREST's role and claims, then
 the call.
 
+`--before` also measures the design as first shipped, in the same run: the reads with
+the original v_queue_status and get_queue_statistics (created inside a transaction
+that is rolled back), and the claims with the NOTIFY trigger that notifies every
+statement (put back afterwards).
+
 Run: .venv/bin/python -m bench.perf_sql [--url postgresql://postgres@127.0.0.1:5432/postgres]
-     [--seconds 10] [--rounds 40] [--reseed] [--skip-claims] [--drop]
+     [--seconds 10] [--rounds 40] [--before] [--reseed] [--skip-reads] [--skip-claims] [--drop]
 Without --url it uses its own embedded server in .data/perf-pg.
 """
 
@@ -72,6 +77,30 @@ def seeded(admin_url: str, reseed: bool) -> str:
     return url
 
 
+MIGRATIONS = ROOT / "supabase" / "migrations"
+PER_STATEMENT_TRIGGER = (
+    "drop trigger cs_realtime_update on public.pipeline_businesses;"
+    " create trigger cs_realtime_update after update on public.pipeline_businesses"
+    " referencing new table as new_rows for each statement"
+    " execute function realtime.cs_notify_change()"
+)
+
+
+def original_reads() -> str:
+    """v_queue_status and get_queue_statistics exactly as the first migrations made them."""
+    views = (MIGRATIONS / "20261125000300_create_views.sql").read_text()
+    queue = (MIGRATIONS / "20261125000400_create_queue_functions.sql").read_text()
+    view = views[views.index("create view public.v_queue_status") :]
+    view = view[: view.index("comment on view")]
+    function = queue[queue.index("create function public.get_queue_statistics()") :]
+    function = function[: function.index("comment on function")]
+    return (
+        "drop view public.v_queue_status;"
+        + view
+        + function.replace("create function", "create or replace function", 1)
+    )
+
+
 def timed(conn: psycopg.Connection[Any], query: str, args: Any, rounds: int) -> dict[str, float]:
     samples = []
     for i in range(rounds + 3):
@@ -84,8 +113,10 @@ def timed(conn: psycopg.Connection[Any], query: str, args: Any, rounds: int) -> 
     return quantiles(samples)
 
 
-def reads(url: str, rounds: int) -> dict[str, dict[str, float]]:
-    with psycopg.connect(url) as conn:
+def reads(url: str, rounds: int, *, original: bool = False) -> dict[str, dict[str, float]]:
+    with psycopg.connect(url, autocommit=not original) as conn:
+        if original:  # rolled back when the connection closes without a commit
+            conn.execute(original_reads())
         row = conn.execute(
             "select id from public.pipeline_businesses order by id offset %s limit 1",
             (BUSINESSES // 20,),
@@ -106,6 +137,7 @@ def reads(url: str, rounds: int) -> dict[str, dict[str, float]]:
             out[name] = timed(conn, query, args, rounds) | {"load": load()}  # type: ignore[dict-item]
             print(f"  {name:45s} p50 {out[name]['p50']:8.2f} ms  p95 {out[name]['p95']:8.2f} ms"
                   f"  (load {out[name]['load']})", flush=True)  # fmt: skip
+        conn.rollback()  # never keep the original definitions
     return out
 
 
@@ -122,9 +154,11 @@ def pgbench(url: str, seconds: int, *args: str) -> float:
     raise RuntimeError(f"no tps in pgbench output: {out.stdout[-800:]}")
 
 
-def claims(admin_url: str, seconds: int, drop: bool) -> dict[str, float]:
+def claims(admin_url: str, seconds: int, drop: bool, before: bool) -> dict[str, float]:
     if shutil.which("pgbench") is None:
         raise SystemExit("pgbench is missing: apt-get install postgresql-client, then run again")
+    from dashboard.backends.migrate import migrate
+
     url, _ = fresh_database(admin_url, "perf_claims")
     prepare_queue(url)
     pg_url = with_dbname(admin_url, "perf_pgbench")
@@ -137,6 +171,13 @@ def claims(admin_url: str, seconds: int, drop: bool) -> dict[str, float]:
         (folder / "claim.sql").write_text(CLAIM_SCRIPT)
         base = pgbench(pg_url, seconds, "-b", "simple-update")
         print(f"  pgbench simple-update {CLIENTS} clients    {base:8.0f} tps  (load {load()})")
+        if before:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(PER_STATEMENT_TRIGGER)
+            old = pgbench(url, seconds, "-f", str(folder / "claim.sql"))
+            print(f"  BEFORE claim_next_business (NOTIFY per statement) {old:8.0f} tps"
+                  f"  (load {load()})  ratio {old / base:.2f}")  # fmt: skip
+            migrate(url)  # puts the coalescing trigger back
         tps = pgbench(url, seconds, "-f", str(folder / "claim.sql"))
         print(f"  claim_next_business {CLIENTS} clients      {tps:8.0f} tps  (load {load()})"
               f"  ratio {tps / base:.2f}")  # fmt: skip
@@ -154,6 +195,7 @@ def main() -> None:
     parser.add_argument("--url", help="admin URL of the server (default: embedded .data/perf-pg)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--before", action="store_true", help="also measure the original design")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--skip-claims", action="store_true")
     parser.add_argument("--skip-reads", action="store_true")
@@ -171,9 +213,13 @@ def main() -> None:
         print(f"server {version[0] if version else '?'}, load {load()}", flush=True)
         if not args.skip_reads:
             url = seeded(admin_url, args.reseed)
+            if args.before:
+                print("BEFORE (original v_queue_status and get_queue_statistics):")
+                reads(url, args.rounds, original=True)
+                print("AFTER:")
             reads(url, args.rounds)
         if not args.skip_claims:
-            claims(admin_url, args.seconds, args.drop)
+            claims(admin_url, args.seconds, args.drop, args.before)
         if args.drop and not args.skip_reads:
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute('drop database if exists "perf_sql" with (force)')

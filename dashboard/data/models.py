@@ -242,6 +242,9 @@ class ThroughputWindows(Row):
 class QueueStatistics(Row):
     counts: StatusCounts
     total: int
+    #: statuses whose count is a planner estimate (above `exact_up_to`); show them with "≈"
+    approximate: list[str] = Field(default_factory=list)
+    exact_up_to: int | None = None
     stale_started: int = 0
     oldest_queued_at: datetime | None = None
     oldest_queued_age_seconds: float | None = None
