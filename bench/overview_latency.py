@@ -13,11 +13,14 @@ Events (`--event`):
 - `log` (default): `log_automation_event(...)` -> its message in the "Recent logs" card;
 - `queue`: an insert into `pipeline_businesses` -> the queue card's `queued` figure
   reaches the new count (a count that skips a value, two events in one snapshot,
-  counts as showing both).
+  counts as showing both);
+- `probe`: the floor, measured the same way on this machine now: `pg_notify` -> a
+  bare LISTEN/NOTIFY -> NiceGUI refreshable page (`bench/probe_app.py`; no auth, no
+  bus, no snapshot query).
 
 Goal (issue 5): p50 <= 15 ms, p95 <= 50 ms.
 
-Run: .venv/bin/python -m bench.overview_latency [--event log|queue] [--events 150]
+Run: .venv/bin/python -m bench.overview_latency [--event log|queue|probe] [--events 150]
 """
 
 from __future__ import annotations
@@ -100,6 +103,9 @@ def stream(conn: psycopg.Connection[Any], kind: str, n: int) -> dict[str, float]
             queued += 1
             conn.execute(INSERT, (f"obench-{time.time_ns()}-{i}",))
             sent[str(queued)] = at
+        elif kind == "probe":
+            conn.execute("select pg_notify('bench_probe', %s)", (f"obench-{i}-end",))
+            sent[str(i)] = at
         else:
             conn.execute(
                 "select public.log_automation_event('system', 'info', %s)", (f"obench-{i}-end",)
@@ -112,7 +118,9 @@ def latencies(driver: Any, kind: str, sent: dict[str, float], offset: float) -> 
     """Each event's commit -> DOM time (ms); a queue count shown covers every lower one."""
     deadline = time.monotonic() + 15
     while True:
-        seen: dict[str, float] = driver.execute_script("return window.__seen")
+        seen: dict[str, float] | None = driver.execute_script("return window.__seen")
+        if seen is None:
+            raise RuntimeError("the page was reloaded during the run (its observer is gone)")
         if kind == "queue":
             shown = sorted((int(k), v) for k, v in seen.items() if k.isdigit())
             out = {}
@@ -141,6 +149,26 @@ def report(kind: str, samples: list[float]) -> None:
     print("  goal: p50 <= 15 ms, p95 <= 50 ms")
 
 
+def open_probe(url: str, folder: Path, driver: Any) -> e2e.Proc:
+    """Start the bare probe page and open it in the browser."""
+    port = e2e.free_port()
+    command = [sys.executable, "-m", "bench.probe_app", url, str(port)]
+    probe = e2e.spawn(command, e2e.base_env(url, folder), folder / "probe.log")
+    e2e.wait_until(lambda: _answers(port), 30, "the probe page to answer")
+    driver.get(f"http://127.0.0.1:{port}/")
+    e2e.wait_for_text(driver, "waiting")
+    return probe
+
+
+def _answers(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def run(kind: str, n: int) -> list[float]:
     from dashboard.auth.admins import create_admin
     from dashboard.backends.embedded import start_embedded
@@ -149,15 +177,19 @@ def run(kind: str, n: int) -> list[float]:
     folder = Path(tempfile.mkdtemp(prefix="csob"))
     folder.chmod(0o755)
     admin_url, server = start_embedded(folder)
-    app = browser = None
+    app = browser = probe = None
     try:
         url = create_migrated_database(admin_url)
-        create_admin(url, e2e.EMAIL, e2e.PASSWORD)
-        app = e2e.start_app(url, folder / "work")
         browser = e2e.start_browser()
         driver = browser.driver
-        e2e.enrol_and_sign_in(driver, app, e2e.EMAIL, e2e.PASSWORD)
-        e2e.wait_for_text(driver, "Latest runs")
+        if kind == "probe":
+            (folder / "work").mkdir()
+            probe = open_probe(url, folder / "work", driver)
+        else:
+            create_admin(url, e2e.EMAIL, e2e.PASSWORD)
+            app = e2e.start_app(url, folder / "work")
+            e2e.enrol_and_sign_in(driver, app, e2e.EMAIL, e2e.PASSWORD)
+            e2e.wait_for_text(driver, "Latest runs")
         time.sleep(1.0)  # the first chart draw and settle
         offset = clock_offset_ms(driver)
         driver.execute_script(OBSERVER_JS, kind)
@@ -169,13 +201,15 @@ def run(kind: str, n: int) -> list[float]:
             browser.quit()
         if app is not None:
             app.proc.stop()
+        if probe is not None:
+            probe.stop()
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--event", choices=("log", "queue"), default="log")
+    parser.add_argument("--event", choices=("log", "queue", "probe"), default="log")
     parser.add_argument("--events", type=int, default=150)
     args = parser.parse_args()
     if args.events < 100:

@@ -47,7 +47,12 @@ STATE_COLOURS = {
     "offline": "grey",
 }
 RUN_COLOURS = {"succeeded": "positive", "failed": "negative", "running": "info"}
-LEVEL_COLOURS = {"debug": "grey", "info": "info", "warning": "warning", "error": "negative"}
+LEVEL_CLASSES = {
+    "debug": "text-gray-500",
+    "info": "",
+    "warning": "text-amber-600",
+    "error": "text-red-600 font-semibold",
+}
 
 
 class FactList:
@@ -273,14 +278,14 @@ def _run_counts(run: AutomationRun) -> str:
 
 
 class LogRow:
-    """A log line never changes once written: `show` has nothing to do."""
+    """One element per line (a tail of 20 lines stays light on every page), coloured by
+    level; a log line never changes once written, so `show` has nothing to do."""
 
     def __init__(self, line: AutomationLog, zone: ZoneInfo | None) -> None:
-        with ui.row().classes("w-full gap-2 text-sm no-wrap items-baseline") as self.element:
-            ui.label(format_time(line.created_at, zone)).classes("text-gray-500 whitespace-nowrap")
-            ui.label(line.process).classes("whitespace-nowrap")
-            ui.badge(line.level, color=LEVEL_COLOURS.get(line.level, "grey"))
-            ui.label(line.message).classes("break-all")
+        text = f"{format_time(line.created_at, zone)}  {line.process}  {line.level.upper()}"
+        self.element = ui.label(f"{text}  {line.message}").classes(
+            f"w-full font-mono text-sm whitespace-pre-wrap break-all {LEVEL_CLASSES[line.level]}"
+        )
 
     def show(self, line: AutomationLog) -> None:
         return None

@@ -2,7 +2,7 @@
 fanned out here to the page's own client.
 
 - `on_snapshot(render)`: `render(snapshot)` after every coalesced snapshot; the
-  overview uses it, so its refresh costs no query per browser.
+  overview uses it to update its cards in place, at no query per browser.
 - `watch(tables, refresh)`: `refresh()` after changes to `tables`; a burst of changes
   becomes one refresh per page (the tail of the logs, the runs list, a detail page),
   and every reconnect brings one more (changes in the gap are never replayed).
@@ -69,7 +69,7 @@ def _end_with_client(subscriptions: list[Any]) -> None:
 
 
 def on_snapshot(render: Render) -> None:
-    """Re-render this page from every new snapshot the bus delivers."""
+    """Call `render(snapshot)` in this page for every new snapshot the bus delivers."""
     client = ui.context.client
     live = bus()
     if live is None:
@@ -190,8 +190,10 @@ def banner() -> None:
 def survives_refresh(handler: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
     """Run a click handler inside its page's client, not inside the button's slot.
 
-    A live refresh may delete the button (and its slot) while the handler still waits
-    for a dialog or the database; dialogs and notices must still reach the page.
+    For buttons inside a `@ui.refreshable` that live changes re-run (the reconcile
+    and business pages): a refresh may delete the button (and its slot) while the
+    handler still waits for a dialog or the database; dialogs and notices must still
+    reach the page. The overview does not need it: its buttons are never rebuilt.
     """
 
     @functools.wraps(handler)
