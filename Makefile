@@ -48,8 +48,15 @@ fmt: install
 	$(BIN)/ruff format dashboard tests bench
 	$(BIN)/ruff check --fix dashboard tests bench
 
-bench: install
-	$(BIN)/python -m bench
+# Every benchmark (bench/); needs chromium (system-deps) and pgbench (postgresql-client).
+bench: install system-deps
+	@command -v pgbench >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null; \
+		else \
+			echo "pgbench missing and not root: the claims benchmark will say how to install it"; \
+		fi; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -74,7 +74,7 @@ def pgbench(url: str, *args: str) -> float:
 
 def run() -> Result:
     if shutil.which("pgbench") is None:
-        raise SystemExit(
+        raise RuntimeError(
             "pgbench is missing: install postgresql-client (Debian: apt-get install"
             " postgresql-client) and run again"
         )
