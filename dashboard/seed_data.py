@@ -121,8 +121,10 @@ def target_grid(count: int) -> list[tuple[str, str, str]]:
         raise ValueError(f"--targets must be between 1 and {limit} (cities x categories)")
     cells = []
     for i in range(count):
-        city, region, _ = CITIES[i % len(CITIES)]
-        category = CATEGORIES[(i // len(CITIES) + i) % len(CATEGORIES)][0]
+        # round r of the cities pairs city c with category (r + c): every pair exactly once
+        r, c = divmod(i, len(CITIES))
+        city, region, _ = CITIES[c]
+        category = CATEGORIES[(r + c) % len(CATEGORIES)][0]
         cells.append((city, region, category))
     return cells
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -179,3 +181,13 @@ def test_the_command_seeds_and_then_refuses(db_url: str) -> None:
     assert second.exit_code == 0 and "left as it is" in second.output
     bad = runner.invoke(cli, [*args[:4], "--businesses", "0"])
     assert bad.exit_code != 0 and "--businesses must be between" in bad.output
+
+
+def test_the_target_grid_never_repeats_a_cell_up_to_its_limit() -> None:
+    from dashboard.seed_data import CATEGORIES, CITIES, target_grid
+
+    limit = len(CITIES) * len(CATEGORIES)
+    cells = target_grid(limit)
+    assert len(set(cells)) == limit
+    # neighbours differ in city, so a partial grid still spreads over the map
+    assert all(a[0] != b[0] for a, b in itertools.pairwise(cells[: len(CITIES)]))
