@@ -203,9 +203,8 @@ class OverviewCards:
 
     def __init__(self, snapshot: DashboardSnapshot, zone: ZoneInfo | None) -> None:
         self.zone = zone
-        with ui.grid().classes(
-            "w-full gap-4 grid-cols-1 md:grid-cols-2 xl:grid-cols-4"
-        ) as self.top:  # fmt: skip
+        columns = "w-full gap-4 grid-cols-1 md:grid-cols-2 xl:grid-cols-4"
+        with ui.grid().classes(columns) as self.top:
             self.queue = cards.QueueCard(snapshot.queue)
             self.identification = cards.IdentificationCard(snapshot.identification)
             self.status: dict[str, cards.StatusCard] = {}
