@@ -8,6 +8,7 @@ when the database has no businesses, a first admin, and a worker at a human pace
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -51,7 +52,19 @@ def start_worker(settings: Settings, database_url: str) -> subprocess.Popen[byte
     env.setdefault("WORKER_FAILURE_RATE", "0.05")  # the odd failure, so retries show live
     exe = Path(sys.executable).with_name("cliftonsites")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "dashboard.cli"]
-    return subprocess.Popen([*cmd, "worker", "--process", "both"], env=env)
+    return subprocess.Popen(
+        [*cmd, "worker", "--process", "both"], env=env, preexec_fn=_die_with_parent
+    )
+
+
+def _die_with_parent() -> None:
+    """In the worker child: get SIGTERM when the demo process dies, however it dies
+    (uvicorn re-raises SIGTERM after shutdown, so a `finally` in the demo may not run)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def demo() -> None:

@@ -38,6 +38,8 @@ Outcome = Literal["done", "failed", "lost", "empty"]
 Step = Callable[["ProcessLoop", AutomationConfig], Awaitable[Outcome]]
 log = logging.getLogger("dashboard.worker")
 TRANSIENT = (BackendError, psycopg.Error, OSError)
+#: How long a stopping worker tries to close its run and report `offline`.
+SHUTDOWN_REPORT_SECONDS = 5.0
 
 
 @dataclass
@@ -139,7 +141,11 @@ class ProcessLoop:
                 wait = await self._turn(stop)
                 await self.sleep(wait, stop)
         finally:
-            await self.shutdown()
+            # A database that is gone must not hold the process: report what we can, then go.
+            try:
+                await asyncio.wait_for(self.shutdown(), SHUTDOWN_REPORT_SECONDS)
+            except (TimeoutError, *TRANSIENT) as exc:
+                log.warning("%s: could not report the shutdown: %r", self.process, exc)
 
     async def _turn(self, stop: asyncio.Event) -> float:
         """Apply what was notified, then do one tick; a database outage is waited out."""
