@@ -78,6 +78,9 @@ def demo() -> None:
     prepare_demo(settings, database_url)
     worker = start_worker(settings, database_url)
     click.echo(f"sign in at http://{settings.host}:{settings.port}/admin")
+    # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets the
+    # `finally` below stop the worker while the database is still up, then the database.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         serve(settings)  # resolves the same database (the embedded server is shared by handle)
     finally:
@@ -88,6 +91,10 @@ def demo() -> None:
             worker.kill()
         if server is not None:
             server.cleanup()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def serve_command() -> None:
