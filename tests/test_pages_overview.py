@@ -250,3 +250,23 @@ async def test_a_new_run_joins_the_latest_runs_and_its_status_changes_in_place(
     await user.should_see("3 ok, 1 failed", retries=50)
     assert box.default_slot.children == [row]
     assert "succeeded" in [b.text for b in row.descendants() if isinstance(b, ui.badge)]
+
+
+def test_estimated_counts_are_marked_and_unknown_claims_show_a_dash() -> None:
+    from dashboard.components.cards import queue_facts
+    from dashboard.data.models import QueueStatistics
+
+    queue = QueueStatistics.model_validate(
+        {
+            "counts": {"queued": 12, "started": 1, "deployed": 812345, "failed": 3, "skipped": 0},
+            "total": 812361,
+            "approximate": ["deployed"],
+            "exact_up_to": 10000,
+            "throughput": {"last_hour": {"deployed": 4, "claimed": None}},
+        }
+    )
+    facts = dict(queue_facts(queue))
+    assert facts["deployed"] == "≈ 812,345"
+    assert facts["queued"] == "12"
+    assert facts["total"] == "≈ 812,361"
+    assert facts["claimed 1h / 24h"].startswith("—")

@@ -74,15 +74,26 @@ def _title(text: str) -> None:
     ui.label(text).classes("text-lg font-semibold")
 
 
+def _count(value: int | None, approximate: bool = False) -> str:
+    """A count as people read it; `≈` marks a planner estimate, `—` an unknown."""
+    if value is None:
+        return "—"
+    return f"≈ {value:,}" if approximate else f"{value:,}"
+
+
 def queue_facts(queue: QueueStatistics) -> Facts:
     hour, day = queue.throughput.last_hour, queue.throughput.last_day
+    estimated = set(queue.approximate)
     return [
-        *((status, f"{count:,}") for status, count in queue.counts.model_dump().items()),
-        ("total", f"{queue.total:,}"),
-        ("stale started", f"{queue.stale_started:,}"),
+        *(
+            (status, _count(count, status in estimated))
+            for status, count in queue.counts.model_dump().items()
+        ),
+        ("total", _count(queue.total, bool(estimated))),
+        ("stale started", _count(queue.stale_started)),
         ("oldest queued", format_age(queue.oldest_queued_age_seconds)),
-        ("deployed 1h / 24h", f"{hour.deployed:,} / {day.deployed:,}"),
-        ("claimed 1h / 24h", f"{hour.claimed:,} / {day.claimed:,}"),
+        ("deployed 1h / 24h", f"{_count(hour.deployed)} / {_count(day.deployed)}"),
+        ("claimed 1h / 24h", f"{_count(hour.claimed)} / {_count(day.claimed)}"),
     ]
 
 
