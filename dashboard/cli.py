@@ -94,11 +94,27 @@ _add_payment_commands()
 
 
 def main() -> None:
+    import psycopg
+
+    from dashboard.backends.base import BackendError
+    from dashboard.backends.embedded import EmbeddedServerError
+
     try:
         cli(standalone_mode=True)
-    except SettingsError as exc:
+    except (SettingsError, EmbeddedServerError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        click.echo(
+            f"error: cannot reach the database ({reason}). Check DATABASE_URL, or unset it"
+            " to use the embedded server in DATA_DIR.",
+            err=True,
+        )
+        sys.exit(3)
+    except BackendError as exc:
+        click.echo(f"error: the database refused the request: {exc}", err=True)
+        sys.exit(3)
 
 
 if __name__ == "__main__":
