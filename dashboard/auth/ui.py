@@ -1,11 +1,13 @@
-"""UI pieces of sign-in shared by the pages: the header's logout button, the QR code as
-a data URI (never a served file, which NiceGUI would cache publicly), and the one-time
-display of recovery codes with copy and download buttons.
+"""UI pieces of sign-in shared by the pages: the header's logout button, the code input,
+error label and submit button of the sign-in forms, the QR code as a data URI (never a
+served file, which NiceGUI would cache publicly), and the one-time display of recovery
+codes with copy and download buttons.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 
 import qrcode
 import qrcode.image.svg
@@ -13,6 +15,8 @@ from nicegui import ui
 
 from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session
+from dashboard.auth.provider import AuthError
+from dashboard.auth.sessions import AdminSession
 
 #: How often an open page asks whether its session still holds (read only, no touch).
 SESSION_WATCH_SECONDS = 30.0
@@ -39,6 +43,59 @@ def logout_button() -> None:
         "flat color=white id=logout data-testid=logout"
     ).mark("logout")
     ui.timer(SESSION_WATCH_SECONDS, watch)
+
+
+def code_input(label: str, testid: str, *, autofocus: bool = False) -> ui.input:
+    """A one-time-code input: numeric keyboard on phones, autofill from the OS."""
+    props = f"id={testid} data-testid={testid} autocomplete=one-time-code inputmode=numeric"
+    return ui.input(label).props(props + (" autofocus" if autofocus else "")).mark(testid)
+
+
+def error_label() -> ui.label:
+    """The red line under a sign-in form where a refused attempt says why."""
+    return (
+        ui.label()
+        .classes("text-negative text-sm")
+        .props("id=error data-testid=error")
+        .mark("error")
+    )
+
+
+def submit_button(text: str, testid: str, on_click: Callable[[], Awaitable[None]]) -> None:
+    """The full-width button that submits a sign-in form."""
+    ui.button(text, on_click=on_click).props(f"id={testid} data-testid={testid}").mark(
+        testid
+    ).classes("w-full")
+
+
+def code_form(
+    label: str,
+    on_code: Callable[[AdminSession, str], Awaitable[None]],
+    *,
+    autofocus: bool = False,
+) -> None:
+    """Code input, error label and `Verify` (Enter submits too) for the current session.
+
+    A session gone meanwhile goes back to the login page; an `AuthError` from `on_code`
+    shows under the input and empties it.
+    """
+    code = code_input(label, "code", autofocus=autofocus)
+    error = error_label()
+
+    async def submit() -> None:
+        error.text = ""
+        current = await page_session()
+        if current is None:
+            ui.navigate.to("/login?expired=1")
+            return
+        try:
+            await on_code(current, code.value or "")
+        except AuthError as exc:
+            error.text = str(exc)
+            code.value = ""
+
+    code.on("keydown.enter", submit)
+    submit_button("Verify", "verify", submit)
 
 
 def qr_data_uri(uri: str) -> str:

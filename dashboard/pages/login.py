@@ -8,6 +8,7 @@ from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta
 from dashboard.auth.provider import AuthError
 from dashboard.auth.service import safe_next
+from dashboard.auth.ui import error_label, submit_button
 
 NOTICES = {
     "expired": "That sign-in step expired. Sign in again.",
@@ -33,12 +34,7 @@ async def login_page(next: str = "", expired: str = "", signed_out: str = "") ->
             .props("id=password data-testid=password autocomplete=current-password")
             .mark("password")
         )
-        error = (
-            ui.label()
-            .classes("text-negative text-sm")
-            .props("id=error data-testid=error")
-            .mark("error")
-        )
+        error = error_label()
 
         async def sign_in() -> None:
             error.text = ""
@@ -53,9 +49,7 @@ async def login_page(next: str = "", expired: str = "", signed_out: str = "") ->
             ui.navigate.to(step.url)
 
         password.on("keydown.enter", sign_in)
-        ui.button("Sign in", on_click=sign_in).props("id=sign-in data-testid=sign-in").mark(
-            "sign-in"
-        ).classes("w-full")
+        submit_button("Sign in", "sign-in", sign_in)
 
 
 def register() -> None:

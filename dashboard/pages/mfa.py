@@ -6,8 +6,9 @@ from nicegui import ui
 
 from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session
-from dashboard.auth.provider import AuthError
 from dashboard.auth.service import safe_next
+from dashboard.auth.sessions import AdminSession
+from dashboard.auth.ui import code_form
 
 
 async def mfa_page(next: str = "") -> None:
@@ -27,40 +28,12 @@ async def mfa_page(next: str = "") -> None:
             f"Signed in as {session.email}. Enter the 6-digit code from your app,"
             " or one of your recovery codes."
         ).classes("text-sm")
-        code = (
-            ui.input("Code")
-            .props(
-                "id=code data-testid=code autocomplete=one-time-code inputmode=numeric autofocus"
-            )
-            .mark("code")
-        )
-        error = (
-            ui.label()
-            .classes("text-negative text-sm")
-            .props("id=error data-testid=error")
-            .mark("error")
-        )
 
-        async def verify() -> None:
-            error.text = ""
-            current = await page_session()
-            if current is None:
-                ui.navigate.to("/login?expired=1")
-                return
-            try:
-                step = await auth.verify_second_factor(
-                    current, code.value or "", page_meta(), next_path=target
-                )
-            except AuthError as exc:
-                error.text = str(exc)
-                code.value = ""
-                return
+        async def verify(current: AdminSession, code: str) -> None:
+            step = await auth.verify_second_factor(current, code, page_meta(), next_path=target)
             ui.navigate.to(step.url)
 
-        code.on("keydown.enter", verify)
-        ui.button("Verify", on_click=verify).props("id=verify data-testid=verify").mark(
-            "verify"
-        ).classes("w-full")
+        code_form("Code", verify, autofocus=True)
         ui.link("Use another account", "/logout").classes("text-sm")
 
 

@@ -12,16 +12,8 @@ from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session, require_admin
 from dashboard.auth.audit import recent_for
 from dashboard.auth.provider import AuthError
-from dashboard.auth.ui import enrollment_view, recovery_codes_view
+from dashboard.auth.ui import code_input, enrollment_view, recovery_codes_view
 from dashboard.components.frame import frame
-
-
-def _code_input(testid: str) -> ui.input:
-    return (
-        ui.input("Current 6-digit code")
-        .props(f"id={testid} data-testid={testid} autocomplete=one-time-code inputmode=numeric")
-        .mark(testid)
-    )
 
 
 async def _summary() -> None:
@@ -48,7 +40,7 @@ async def _summary() -> None:
 def _regenerate_card() -> None:
     with ui.card().classes("w-full"):
         ui.label("Recovery codes").classes("text-lg font-semibold")
-        code = _code_input("regen-code")
+        code = code_input("Current 6-digit code", "regen-code")
         out = ui.column()
 
         async def regenerate() -> None:
@@ -76,7 +68,7 @@ def _reenrol_card() -> None:
     with ui.card().classes("w-full"):
         ui.label("Authenticator app").classes("text-lg font-semibold")
         ui.label("Moving to a new phone? Enter a code from the current app to enrol a new one.")
-        code = _code_input("reenrol-code")
+        code = code_input("Current 6-digit code", "reenrol-code")
         out = ui.column()
 
         async def start() -> None:

@@ -10,9 +10,9 @@ from nicegui import ui
 
 from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session
-from dashboard.auth.provider import AuthError
 from dashboard.auth.service import safe_next
-from dashboard.auth.ui import enrollment_view, recovery_codes_view
+from dashboard.auth.sessions import AdminSession
+from dashboard.auth.ui import code_form, enrollment_view, recovery_codes_view
 
 
 async def setup_mfa_page(next: str = "") -> None:
@@ -34,32 +34,11 @@ async def setup_mfa_page(next: str = "") -> None:
             " Authenticator, Aegis, ...), then enter the code it shows."
         ).classes("text-sm")
         enrollment_view(enrollment.uri, enrollment.secret)
-        code = (
-            ui.input("6-digit code")
-            .props("id=code data-testid=code autocomplete=one-time-code inputmode=numeric")
-            .mark("code")
-        )
-        error = (
-            ui.label()
-            .classes("text-negative text-sm")
-            .props("id=error data-testid=error")
-            .mark("error")
-        )
 
-        async def confirm() -> None:
-            error.text = ""
-            current = await page_session()
-            if current is None:
-                ui.navigate.to("/login?expired=1")
-                return
-            try:
-                step, codes = await auth.confirm_enrollment(
-                    current, enrollment.factor_id, code.value or "", page_meta(), next_path=target
-                )
-            except AuthError as exc:
-                error.text = str(exc)
-                code.value = ""
-                return
+        async def confirm(current: AdminSession, code: str) -> None:
+            step, codes = await auth.confirm_enrollment(
+                current, enrollment.factor_id, code, page_meta(), next_path=target
+            )
             card.clear()
             with card:
                 ui.label("Authenticator enrolled.").classes("text-xl font-bold")
@@ -69,10 +48,7 @@ async def setup_mfa_page(next: str = "") -> None:
                     "id=continue data-testid=continue"
                 ).mark("continue")
 
-        code.on("keydown.enter", confirm)
-        ui.button("Verify", on_click=confirm).props("id=verify data-testid=verify").mark(
-            "verify"
-        ).classes("w-full")
+        code_form("6-digit code", confirm)
 
 
 def register() -> None:
