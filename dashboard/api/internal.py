@@ -4,7 +4,8 @@
 Both take `{"qualified_business_id": 12}` or `{"uuid": "abc12345"}` and are safe to
 repeat. The Stripe webhook calls the same functions in-process; these routes are for
 the worker, admins' scripts and anything else outside the app. Also home of the small
-request helpers the other webhook routes share (Bearer check, business reference).
+request helpers the other webhook routes share (Bearer check, business reference, both
+in one `authorized_business`).
 """
 
 from __future__ import annotations
@@ -85,14 +86,24 @@ async def business_from_body(api: Backend, body: bytes) -> QualifiedBusiness | J
         return problem(404, str(exc))
 
 
+async def authorized_business(
+    request: Request, secret: str, name: str, api: Backend
+) -> QualifiedBusiness | JSONResponse:
+    """The business a request with `Authorization: Bearer <secret>` names, or the answer
+    refusing it (the token is checked before the body is read)."""
+    refused = bearer_problem(request, secret, name)
+    if refused is not None:
+        return refused
+    return await business_from_body(api, await request.body())
+
+
 @router.post("/activate-site", openapi_extra={"requestBody": BUSINESS_REF_BODY}, responses=REPLIES)
 async def activate_site_route(request: Request) -> JSONResponse:
     """Make a business's site live; repeating it changes nothing."""
     runtime = get_runtime()
-    refused = bearer_problem(request, runtime.settings.internal_api_secret, "INTERNAL_API_SECRET")
-    if refused is not None:
-        return refused
-    business = await business_from_body(runtime.api, await request.body())
+    business = await authorized_business(
+        request, runtime.settings.internal_api_secret, "INTERNAL_API_SECRET", runtime.api
+    )
     if isinstance(business, JSONResponse):
         return business
     result = await activate_site(runtime.db, business.id, event_id=None, source="internal route")
@@ -103,10 +114,9 @@ async def activate_site_route(request: Request) -> JSONResponse:
 async def stop_campaign_route(request: Request) -> JSONResponse:
     """Stop emailing a business; repeating it changes nothing."""
     runtime = get_runtime()
-    refused = bearer_problem(request, runtime.settings.internal_api_secret, "INTERNAL_API_SECRET")
-    if refused is not None:
-        return refused
-    business = await business_from_body(runtime.api, await request.body())
+    business = await authorized_business(
+        request, runtime.settings.internal_api_secret, "INTERNAL_API_SECRET", runtime.api
+    )
     if isinstance(business, JSONResponse):
         return business
     try:

@@ -13,8 +13,7 @@ from fastapi.responses import JSONResponse
 from dashboard.api.internal import (
     BUSINESS_REF_BODY,
     REPLIES,
-    bearer_problem,
-    business_from_body,
+    authorized_business,
     problem,
 )
 from dashboard.backends.base import BackendError
@@ -56,11 +55,9 @@ EVENT_BODY: dict[str, Any] = {
 async def start_campaign_route(request: Request) -> JSONResponse:
     """Add a deployed business to the outreach campaign, once."""
     runtime = get_runtime()
-    secret = runtime.settings.outreach_trigger_secret
-    refused = bearer_problem(request, secret, "OUTREACH_TRIGGER_SECRET")
-    if refused is not None:
-        return refused
-    business = await business_from_body(runtime.api, await request.body())
+    business = await authorized_business(
+        request, runtime.settings.outreach_trigger_secret, "OUTREACH_TRIGGER_SECRET", runtime.api
+    )
     if isinstance(business, JSONResponse):
         return business
     result = await start_campaign(runtime.api, get_provider(runtime), business.id, source="route")
