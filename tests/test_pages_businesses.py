@@ -209,3 +209,23 @@ async def test_a_stream_of_changes_re_runs_an_open_search_at_most_every_two_seco
         await stop_live(app_runtime)
     assert 1 <= len(calls) <= 2, calls
     assert all(b - a >= 1.9 for a, b in itertools.pairwise(calls))
+
+
+async def test_a_business_marked_for_review_says_why_on_its_page(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from dashboard.data import queue
+
+    business_id = await add_business(app_runtime, 7)
+    claim = await queue.claim_next_business(app_runtime.api, "w")
+    assert claim is not None and claim.claim_token is not None
+    site = await queue.mark_business_deployed(
+        app_runtime.api, claim.id, "/sites/{uuid}/", claim.claim_token
+    )
+    await app_runtime.api.update(
+        "qualified_businesses",
+        {"review_reason": "refunded: charge ch_1 refunded 49.00 USD"},
+        filters=[Filter("id", "eq", site.id)],
+    )
+    await user.open(f"/businesses/{business_id}")
+    await user.should_see("Needs review: refunded: charge ch_1 refunded 49.00 USD", retries=100)
