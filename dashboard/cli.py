@@ -94,13 +94,18 @@ _add_payment_commands()
 
 
 def main() -> None:
+    run(cli)
+
+
+def run(command: click.Command) -> None:
+    """Run a command line; known failures end with one clear line and exit 2 or 3."""
     import psycopg
 
     from dashboard.backends.base import BackendError
     from dashboard.backends.embedded import EmbeddedServerError
 
     try:
-        cli(standalone_mode=True)
+        command(standalone_mode=True)
     except (SettingsError, EmbeddedServerError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

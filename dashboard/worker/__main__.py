@@ -1,22 +1,14 @@
-"""`cliftonsites-worker` and `python -m dashboard.worker`: the same as `cliftonsites worker`."""
+"""`cliftonsites-worker` and `python -m dashboard.worker`: the same as `cliftonsites worker`,
+with the same error lines and exit codes."""
 
 from __future__ import annotations
 
-import sys
-
-import click
-
-from dashboard.settings import SettingsError
-
 
 def main() -> None:
+    from dashboard.cli import run
     from dashboard.worker.command import worker
 
-    try:
-        worker(standalone_mode=True)
-    except SettingsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    run(worker)
 
 
 if __name__ == "__main__":
