@@ -1,11 +1,16 @@
-"""Test helpers for real PostgreSQL servers: fresh migrated databases and a fast reset."""
+"""Test helpers for real PostgreSQL servers: fresh migrated databases, a fast reset, one
+statement on its own connection, and polling until a condition holds."""
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.rows import dict_row
 
 from dashboard.backends.migrate import migrate
 
@@ -54,3 +59,24 @@ def reset_database(url: str) -> None:
     """Empty every table and restore the rows the migrations insert."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(RESET_SQL)
+
+
+def sql(url: str, query: str, params: Any = None) -> list[dict[str, Any]]:
+    """One statement on its own connection, committed at once (the 'other connection')."""
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+
+def wait_until(
+    check: Callable[[], Any], timeout: float, what: str = "condition", every: float = 0.02
+) -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(every)

@@ -16,15 +16,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pyotp
-from psycopg.rows import dict_row
+
+from tests.dbutil import sql, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -32,6 +31,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 SECRET_KEY = "e2e-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 EMAIL = "e2e@cliftonsites.test"
 PASSWORD = "a long and correct e2e passphrase"
+POLL = 0.05  # seconds between looks at a server or the browser (each look costs a request)
 CHROMIUM_FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -66,24 +66,6 @@ def free_port() -> int:
 def cli_command() -> list[str]:
     exe = Path(sys.executable).with_name("cliftonsites")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "dashboard.cli"]
-
-
-def sql(url: str, query: str, params: Any = None) -> list[dict[str, Any]]:
-    """One statement on its own connection, committed at once (the 'other connection')."""
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        cur = conn.execute(query, params)
-        return cur.fetchall() if cur.description else []
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(every)
 
 
 @dataclass
@@ -166,7 +148,12 @@ def wait_ready(*servers: AppServer, timeout: float = 60.0) -> None:
     """Return once every server's /healthz says the database and live feed are up."""
     for server in servers:
         try:
-            wait_until(lambda s=server: _healthy(s), timeout, f"port {server.port} to be healthy")
+            wait_until(
+                lambda s=server: _healthy(s),
+                timeout,
+                f"port {server.port} to be healthy",
+                every=POLL,
+            )
         except AssertionError:
             for other in servers:
                 other.proc.kill()
@@ -252,7 +239,7 @@ def body_text(driver: Any) -> str:
 
 def wait_for_text(driver: Any, text: str, timeout: float = 10.0) -> None:
     try:
-        wait_until(lambda: text in body_text(driver), timeout, f"{text!r} on the page")
+        wait_until(lambda: text in body_text(driver), timeout, f"{text!r} on the page", every=POLL)
     except AssertionError:
         raise AssertionError(
             f"{text!r} not shown within {timeout}s at {driver.current_url}:\n"
@@ -287,6 +274,7 @@ def wait_for_path(driver: Any, path: str, timeout: float = 10.0) -> None:
         lambda: driver.current_url.split("?", 1)[0].endswith(path),
         timeout,
         f"the browser to reach {path} (at {driver.current_url})",
+        every=POLL,
     )
 
 
@@ -355,5 +343,6 @@ def ms_until_seen(driver: Any, text: str, since: float, timeout: float) -> float
         ),
         timeout,
         f"{text!r} on {driver.current_url}",
+        every=POLL,
     )
     return float(seen) - since * 1000

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from dashboard.settings import SECRET_NAMES
-from tests.e2e_support import cli_command, free_port, spawn, wait_until
+from tests.dbutil import wait_until
+from tests.e2e_support import cli_command, free_port, spawn
 
 pytestmark = pytest.mark.slow
 

@@ -37,8 +37,8 @@ import stripe
 from bench.app_server import AppServer, session_tickets
 from bench.socket_clients import PageClient
 from dashboard.backends.embedded import start_embedded
-from tests.dbutil import create_migrated_database
-from tests.test_worker_support import seed_queued, spawn_worker, sql, stop_all, wait_until
+from tests.dbutil import create_migrated_database, sql, wait_until
+from tests.test_worker_support import seed_queued, spawn_worker, stop_all
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ from dashboard.worker.guards import GUARD_BY, Guards
 from dashboard.worker.implementation import implementation_step
 from dashboard.worker.loop import ProcessLoop
 from dashboard.worker.store import get_config
-from tests.test_worker_support import make_ctx, seed_queued, sql
+from tests.dbutil import sql
+from tests.test_worker_support import make_ctx, seed_queued
 
 BOTH = ("identification", "implementation")
 

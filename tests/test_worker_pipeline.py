@@ -14,7 +14,8 @@ from dashboard.worker.loop import ProcessLoop
 from dashboard.worker.ports import BuiltSite
 from dashboard.worker.sites import JinjaSiteBuilder
 from dashboard.worker.store import get_config
-from tests.test_worker_support import make_ctx, seed_queued, seed_targets, sql
+from tests.dbutil import sql
+from tests.test_worker_support import make_ctx, seed_queued, seed_targets
 
 
 async def test_identification_of_a_target_inserts_only_unknown_businesses_and_advances(

@@ -8,12 +8,11 @@ from pathlib import Path
 
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command
+from tests.dbutil import sql, wait_until
 from tests.test_worker_support import (
     seed_queued,
     spawn_worker,
-    sql,
     stop_all,
-    wait_until,
     worker_state,
 )
 

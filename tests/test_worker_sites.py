@@ -20,7 +20,8 @@ from dashboard.worker.implementation import implementation_step
 from dashboard.worker.loop import ProcessLoop
 from dashboard.worker.sites import JinjaSiteBuilder, LocalDeployer, remove_banner
 from dashboard.worker.store import get_config
-from tests.test_worker_support import make_ctx, seed_queued, sql
+from tests.dbutil import sql
+from tests.test_worker_support import make_ctx, seed_queued
 
 NASTY = '<script>alert("x")</script> & Sons\'s "Best"'
 

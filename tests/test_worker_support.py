@@ -5,28 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import psycopg
-from psycopg.rows import dict_row
 
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.worker.context import WorkerContext, WorkerOptions
 from dashboard.worker.finders import DemoFinder
 from dashboard.worker.ports import BusinessFinder, SiteBuilder
 from dashboard.worker.sites import JinjaSiteBuilder, LocalDeployer
+from tests.dbutil import sql
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def sql(url: str, query: str, params: Any = None) -> list[dict[str, Any]]:
-    """Run one statement as the owner (test set-up and checks only)."""
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        cur = conn.execute(query, params)
-        return cur.fetchall() if cur.description else []
 
 
 def seed_queued(url: str, count: int, prefix: str = "biz") -> None:
@@ -66,18 +54,6 @@ def make_ctx(
         deployer=LocalDeployer(sites_dir, "http://sites.test"),
         options=WorkerOptions(**options),
     )
-
-
-def wait_until(check: Callable[[], Any], timeout: float, interval: float = 0.02) -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def spawn_worker(url: str, data_dir: Path, worker_id: str, *args: str) -> subprocess.Popen[bytes]:
