@@ -74,6 +74,20 @@ def run_doctor(url: str) -> tuple[Report, Catalog]:
     return diagnose(catalog), catalog
 
 
+def _missing(check: str, subject: str, what: str, why: str, created_by: str) -> Finding:
+    """An object the migrations create is not there; the fix names the migration whose
+    text matches the regular expression `created_by`."""
+    where = exp.file_defining(created_by)
+    return Finding(
+        check,
+        subject,
+        "fail",
+        f"{what} is missing",
+        why,
+        f"cliftonsites db migrate  -- it is created in {where}",
+    )
+
+
 def check_tables(cat: Catalog) -> tuple[list[Finding], str]:
     out = []
     for name in exp.TABLES:
@@ -208,15 +222,13 @@ def check_functions(cat: Catalog) -> tuple[list[Finding], str]:
     for name in exp.FUNCTIONS:
         fn = cat.functions.get(name)
         if fn is None:
-            where = exp.file_defining(rf"create\s+(or\s+replace\s+)?function\s+public\.{name}\b")
             out.append(
-                Finding(
+                _missing(
                     "functions",
                     f"public.{name}",
-                    "fail",
-                    f"function {name} is missing",
+                    f"function {name}",
                     "the app and the workers call it through the API",
-                    f"cliftonsites db migrate  -- it is created in {where}",
+                    rf"create\s+(or\s+replace\s+)?function\s+public\.{name}\b",
                 )
             )
             continue
@@ -305,15 +317,13 @@ def check_triggers(cat: Catalog) -> tuple[list[Finding], str]:
     for name, table in exp.TRIGGERS.items():
         trigger = present.get((name, table))
         if trigger is None:
-            where = exp.file_defining(rf"create\s+trigger\s+{name}\b")
             out.append(
-                Finding(
+                _missing(
                     "triggers",
                     f"{name} on public.{table}",
-                    "fail",
-                    f"trigger {name} on {table} is missing",
+                    f"trigger {name} on {table}",
                     _TRIGGER_WHY[name],
-                    f"cliftonsites db migrate  -- it is created in {where}",
+                    rf"create\s+trigger\s+{name}\b",
                 )
             )
         elif not trigger.enabled:
@@ -345,15 +355,13 @@ def check_views(cat: Catalog) -> tuple[list[Finding], str]:
     for name in exp.VIEWS:
         view = cat.views.get(name)
         if view is None:
-            where = exp.file_defining(rf"create\s+(or\s+replace\s+)?view\s+public\.{name}\b")
             out.append(
-                Finding(
+                _missing(
                     "views",
                     f"public.{name}",
-                    "fail",
-                    f"view {name} is missing",
+                    f"view {name}",
                     "the overview reads queue and identification progress from it",
-                    f"cliftonsites db migrate  -- it is created in {where}",
+                    rf"create\s+(or\s+replace\s+)?view\s+public\.{name}\b",
                 )
             )
         elif not view.security_invoker:
