@@ -45,6 +45,13 @@ def service(db: PostgresBackend, clock: FakeClock) -> AuthService:
     return AuthService.local(db, SECRET_KEY, clock=clock)
 
 
+def admin_service(db: PostgresBackend) -> tuple[AuthService, FakeClock]:
+    """The one admin (EMAIL, PASSWORD) and a service on `db` with a clock of its own."""
+    add_admin(db.url)
+    clock = FakeClock()
+    return service(db, clock), clock
+
+
 def code_at(secret: str, when: datetime) -> str:
     return pyotp.TOTP(secret).at(when)
 
@@ -74,6 +81,12 @@ async def enrol(auth: AuthService, clock: FakeClock, meta: RequestMeta = META) -
     assert step is not None
     token, session, _ = await auth.redeem(step.handoff.ticket, meta.binding)
     return Signed(token, session, enrollment.secret)
+
+
+async def enrolled_admin(db: PostgresBackend) -> tuple[AuthService, FakeClock, Signed]:
+    """`admin_service`, then the admin enrolled: an aal2 session."""
+    auth, clock = admin_service(db)
+    return auth, clock, await enrol(auth, clock)
 
 
 async def full_sign_in(

@@ -19,8 +19,10 @@ from tests.test_auth_helpers import (
     PASSWORD,
     FakeClock,
     add_admin,
+    admin_service,
     code_at,
     enrol,
+    enrolled_admin,
     full_sign_in,
     service,
     sign_in_password,
@@ -36,8 +38,7 @@ async def audit_actions(db: PostgresBackend) -> list[tuple[str, str | None, str 
 
 
 async def test_it_refuses_a_wrong_password_and_audits_it(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    auth = service(backend, FakeClock())
+    auth, _ = admin_service(backend)
     with pytest.raises(InvalidCredentials, match="Wrong email or password"):
         await auth.login(EMAIL, "not the password", META)
     with pytest.raises(InvalidCredentials, match="Wrong email or password"):
@@ -79,10 +80,7 @@ async def test_a_database_dump_shows_no_totp_secret(backend: PostgresBackend) ->
 
 
 async def test_the_same_totp_code_is_refused_the_second_time(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     clock.advance(seconds=30)
     code = code_at(signed.secret, clock())
     _, first = await sign_in_password(auth)
@@ -95,10 +93,7 @@ async def test_the_same_totp_code_is_refused_the_second_time(backend: PostgresBa
 async def test_twenty_concurrent_submissions_of_one_code_give_one_success(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     clock.advance(seconds=30)
     sessions = [(await sign_in_password(auth))[1] for _ in range(20)]
     code = code_at(signed.secret, clock())
@@ -115,10 +110,7 @@ async def test_twenty_concurrent_submissions_of_one_code_give_one_success(
 async def test_a_drift_of_one_step_is_accepted_and_two_steps_refused(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     clock.advance(minutes=5)
     _, session = await sign_in_password(auth)
     with pytest.raises(InvalidCode):
@@ -139,10 +131,7 @@ async def test_a_drift_of_one_step_is_accepted_and_two_steps_refused(
 
 
 async def test_sessions_end_after_30_minutes_idle(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     clock.advance(minutes=29)
     assert await auth.current(signed.token) is not None
     clock.advance(minutes=29)
@@ -152,10 +141,7 @@ async def test_sessions_end_after_30_minutes_idle(backend: PostgresBackend) -> N
 
 
 async def test_sessions_end_after_12_hours_however_active(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     for _ in range(35):  # 11 h 40 min of activity every 20 minutes
         clock.advance(minutes=20)
         assert await auth.current(signed.token) is not None
@@ -164,9 +150,7 @@ async def test_sessions_end_after_12_hours_however_active(backend: PostgresBacke
 
 
 async def test_a_recovery_code_works_once(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
+    auth, clock = admin_service(backend)
     _, session = await sign_in_password(auth)
     enrollment = await auth.start_enrollment(session, META)
     _, codes = await auth.confirm_enrollment(
@@ -186,10 +170,7 @@ async def test_a_recovery_code_works_once(backend: PostgresBackend) -> None:
 async def test_old_cookies_are_refused_after_each_step_and_after_logout(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     clock.advance(seconds=30)
     before, aal1 = await sign_in_password(auth)
     step = await auth.verify_second_factor(aal1, code_at(signed.secret, clock()), META)
@@ -204,10 +185,7 @@ async def test_old_cookies_are_refused_after_each_step_and_after_logout(
 
 
 async def test_sign_out_everywhere_ends_every_session(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     clock.advance(seconds=30)
     other = await full_sign_in(auth, clock, signed.secret)
     assert await auth.sign_out_everywhere(signed.session, META) == 2
@@ -218,8 +196,7 @@ async def test_sign_out_everywhere_ends_every_session(backend: PostgresBackend) 
 async def test_a_handoff_ticket_works_once_and_only_in_its_browser(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    auth = service(backend, FakeClock())
+    auth, _ = admin_service(backend)
     step = await auth.login(EMAIL, PASSWORD, META)
     with pytest.raises(LookupError):
         await auth.redeem(step.handoff.ticket, "another-browser")
@@ -231,10 +208,7 @@ async def test_a_handoff_ticket_works_once_and_only_in_its_browser(
 async def test_a_password_only_session_cannot_replace_an_enrolled_factor(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    await enrol(auth, clock)
+    auth, _, _ = await enrolled_admin(backend)
     _, attacker = await sign_in_password(auth)
     with pytest.raises(NotAllowed):
         await auth.start_enrollment(attacker, META)
@@ -243,10 +217,7 @@ async def test_a_password_only_session_cannot_replace_an_enrolled_factor(
 async def test_reenrolment_needs_a_fresh_code_from_the_current_app(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     with pytest.raises(AuthError):
         await auth.start_enrollment(signed.session, META, "000000")
     clock.advance(seconds=30)

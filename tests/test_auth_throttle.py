@@ -19,8 +19,9 @@ from tests.test_auth_helpers import (
     PASSWORD,
     FakeClock,
     add_admin,
+    admin_service,
     code_at,
-    enrol,
+    enrolled_admin,
     service,
     sign_in_password,
 )
@@ -42,9 +43,7 @@ async def count(db: PostgresBackend, action: str) -> int:
 async def test_101_wrong_passwords_in_an_hour_are_never_all_checked(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
+    auth, clock = admin_service(backend)
     refused: list[str] = []
     for i in range(101):
         try:
@@ -64,9 +63,7 @@ async def test_101_wrong_passwords_in_an_hour_are_never_all_checked(
 async def test_the_real_admin_gets_back_in_soon_after_an_attack_stops(
     backend: PostgresBackend,
 ) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
+    auth, clock = admin_service(backend)
     for i in range(25):
         with contextlib.suppress(AuthError):
             await auth.login(EMAIL, "guess", attacker(i))
@@ -78,8 +75,7 @@ async def test_the_real_admin_gets_back_in_soon_after_an_attack_stops(
 
 
 async def test_one_address_is_stopped_before_the_account_is(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    auth = service(backend, FakeClock())
+    auth, _ = admin_service(backend)
     bad = RequestMeta(ip="192.0.2.66", user_agent="bot")
     for _ in range(10):
         with pytest.raises(InvalidCredentials):
@@ -95,8 +91,7 @@ async def test_ipv6_addresses_count_by_their_64(backend: PostgresBackend) -> Non
 
 
 async def test_concurrent_guesses_cannot_pass_the_limit(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    auth = service(backend, FakeClock())
+    auth, _ = admin_service(backend)
     results = await asyncio.gather(
         *(auth.login(EMAIL, f"guess {i}", attacker(i)) for i in range(30)),
         return_exceptions=True,
@@ -106,10 +101,7 @@ async def test_concurrent_guesses_cannot_pass_the_limit(backend: PostgresBackend
 
 
 async def test_brute_force_on_codes_is_throttled(backend: PostgresBackend) -> None:
-    add_admin(backend.url)
-    clock = FakeClock()
-    auth = service(backend, clock)
-    signed = await enrol(auth, clock)
+    auth, clock, signed = await enrolled_admin(backend)
     clock.advance(seconds=30)
     _, session = await sign_in_password(auth)
     right = code_at(signed.secret, clock())
