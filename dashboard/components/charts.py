@@ -1,4 +1,13 @@
-"""Plotly figures: throughput per bucket, the conversion funnel, the target grid heat map."""
+"""Plotly figures as plain dicts: throughput per bucket, the conversion funnel, the
+target grid heat map.
+
+Plain dicts, not `go.Figure`s, and no plotly template: NiceGUI copies a figure into
+the element's props as nested observable dicts and lists, so a `go.Figure` with the
+expanded `plotly_white` template (7 KB of JSON, ~150 KB of Python objects with the
+figure itself) cost that much per chart per browser. `shared_figure` turns a figure
+into NiceGUI's observable form once, so every page showing the same figure holds one
+object instead of a copy each (see docs/PERFORMANCE.md, memory).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import plotly.graph_objects as go
+from nicegui.observables import ObservableDict
 
 from dashboard.data.models import FunnelRow, ThroughputPoint
 
+Figure = dict[str, Any]
 TARGET_STATUS_LEVEL = {"skipped": -1, "pending": 0, "in_progress": 1, "done": 2}
 FUNNEL_STAGES = (
     ("identified", "Identified"),
@@ -18,50 +28,66 @@ FUNNEL_STAGES = (
     ("replied", "Replied"),
     ("claimed", "Paid"),
 )
+_AXIS = {"gridcolor": "#e5e7eb", "zerolinecolor": "#e5e7eb", "automargin": True}
+_LAYOUT: dict[str, Any] = {
+    "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
+    "height": 300,
+    "legend": {"orientation": "h", "y": -0.2},
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+}
 
 
-def _layout(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(
-        title=title,
-        margin={"l": 40, "r": 10, "t": 40, "b": 40},
-        height=300,
-        legend={"orientation": "h", "y": -0.2},
-        template="plotly_white",
-    )
-    return fig
+def _figure(data: list[dict[str, Any]], title: str, x_title: str | None = None) -> Figure:
+    layout = {
+        **_LAYOUT,
+        "title": {"text": title},
+        "xaxis": {**_AXIS, "title": {"text": x_title}} if x_title else dict(_AXIS),
+        "yaxis": dict(_AXIS),
+    }
+    return {"data": data, "layout": layout, "config": {"displaylogo": False}}
 
 
-def throughput_figure(points: Sequence[ThroughputPoint], zone: ZoneInfo | None) -> go.Figure:
+def shared_figure(figure: Figure) -> ObservableDict:
+    """The figure in the form NiceGUI keeps in props; an element given it keeps this very
+    object (NiceGUI only registers itself as an observer), so pages can share it. Never
+    mutate a shared figure: build a new one."""
+    return ObservableDict(figure)
+
+
+def throughput_figure(points: Sequence[ThroughputPoint], zone: ZoneInfo | None) -> Figure:
     """Identified, deployed and claimed per bucket; the x axis is labelled with its zone."""
     xs = [p.bucket.astimezone(zone) if zone else p.bucket for p in points]
-    fig = go.Figure()
-    for name in ("identified", "deployed", "claimed"):
-        fig.add_trace(go.Bar(x=xs, y=[getattr(p, name) for p in points], name=name.title()))
-    fig.update_xaxes(title_text=f"time ({zone.key if zone else 'UTC'})")
-    fig.update_layout(barmode="group")
-    return _layout(fig, "Throughput per hour")
+    bars = [
+        {"type": "bar", "x": xs, "y": [getattr(p, name) for p in points], "name": name.title()}
+        for name in ("identified", "deployed", "claimed")
+    ]
+    figure = _figure(bars, "Throughput per hour", f"time ({zone.key if zone else 'UTC'})")
+    figure["layout"]["barmode"] = "group"
+    return figure
 
 
-def funnel_figure(row: FunnelRow | None) -> go.Figure:
+def funnel_figure(row: FunnelRow | None) -> Figure:
     """Identified → deployed → emailed → replied → paid, for one target or overall."""
-    fig = go.Figure()
+    data = []
     if row is not None:
-        fig.add_trace(
-            go.Funnel(
-                y=[label for _, label in FUNNEL_STAGES],
-                x=[getattr(row, key) for key, _ in FUNNEL_STAGES],
-                textinfo="value+percent initial",
-            )
+        data.append(
+            {
+                "type": "funnel",
+                "y": [label for _, label in FUNNEL_STAGES],
+                "x": [getattr(row, key) for key, _ in FUNNEL_STAGES],
+                "textinfo": "value+percent initial",
+            }
         )
     where = "all targets" if row is None or row.target_id is None else _target_label(row)
-    return _layout(fig, f"Conversion funnel: {where}")
+    return _figure(data, f"Conversion funnel: {where}")
 
 
 def _target_label(row: FunnelRow) -> str:
     return f"{row.category} in {row.city}, {row.region}"
 
 
-def heatmap_figure(targets: Sequence[Mapping[str, Any]]) -> go.Figure:
+def heatmap_figure(targets: Sequence[Mapping[str, Any]]) -> Figure:
     """The search grid: cities down, categories across; colour = status, hover = found."""
     cities = sorted({f"{t['city']}, {t['region']}" for t in targets})
     categories = sorted({str(t["category"]) for t in targets})
@@ -73,17 +99,17 @@ def heatmap_figure(targets: Sequence[Mapping[str, Any]]) -> go.Figure:
         i, j = row_of[f"{t['city']}, {t['region']}"], col_of[str(t["category"])]
         z[i][j] = TARGET_STATUS_LEVEL.get(str(t["status"]), 0)
         text[i][j] = f"#{t['position']} {t['status']}, found {t['businesses_found']}"
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=categories,
-            y=cities,
-            text=text,
-            hoverinfo="text+x+y",
-            zmin=-1,
-            zmax=2,
-            colorscale=[[0, "#9ca3af"], [0.33, "#e5e7eb"], [0.66, "#f59e0b"], [1, "#16a34a"]],
-            showscale=False,
-        )
-    )
-    return _layout(fig, "Target grid (grey skipped · light pending · amber current · green done)")
+    heatmap = {
+        "type": "heatmap",
+        "z": z,
+        "x": categories,
+        "y": cities,
+        "text": text,
+        "hoverinfo": "text+x+y",
+        "zmin": -1,
+        "zmax": 2,
+        "colorscale": [[0, "#9ca3af"], [0.33, "#e5e7eb"], [0.66, "#f59e0b"], [1, "#16a34a"]],
+        "showscale": False,
+    }
+    title = "Target grid (grey skipped · light pending · amber current · green done)"
+    return _figure([heatmap], title)

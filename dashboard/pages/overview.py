@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
+from nicegui.observables import ObservableDict
 
 from dashboard.backends.base import BackendError, Order
 from dashboard.components import cards, charts, live
@@ -100,9 +102,24 @@ def _funnel_label(row: FunnelRow) -> str:
 
 @dataclass(frozen=True)
 class ChartData:
+    """One read of the charts' data, and the figures built from it: every page showing
+    this read shows the same figure objects (NiceGUI keeps no copy; a figure is built
+    once per zone or target for the whole process, not once per browser)."""
+
     points: list[ThroughputPoint]
     funnel: list[FunnelRow]
     targets: list[dict[str, Any]]
+    figures: dict[tuple[str, Hashable], ObservableDict] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def figure(
+        self, kind: str, key: Hashable, build: Callable[[], charts.Figure]
+    ) -> ObservableDict:
+        found = self.figures.get((kind, key))
+        if found is None:
+            found = self.figures[(kind, key)] = charts.shared_figure(build())
+        return found
 
 
 class SharedCharts:
@@ -118,7 +135,9 @@ class SharedCharts:
     async def get(self, force: bool = False) -> ChartData:
         async with self._lock:  # one reader; the others wait and share its result
             if force or self.data is None or time.monotonic() - self.read_at >= CHART_SECONDS:
-                self.data = await self._read()
+                data = await self._read()
+                if data != self.data:  # equal data keeps the old object and its figures
+                    self.data = data
                 self.read_at = time.monotonic()
                 self.reads += 1
             return self.data
@@ -139,6 +158,10 @@ class SharedCharts:
         )
 
 
+#: What a page shows before its first read: empty charts, shared by every page.
+EMPTY = ChartData([], [], [])
+
+
 def shared_charts() -> SharedCharts:
     services = get_runtime().services
     charts_ = services.get("overview_charts")
@@ -155,11 +178,13 @@ class Charts:
     express, so an unchanged chart costs nothing and a changed one is sent whole."""
 
     def __init__(self) -> None:
-        self.rows: list[FunnelRow] = []
-        self.shown: ChartData | None = None
+        self.zone = current_zone()
+        self.shown = EMPTY
         self.read_at = 0.0
         with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-2 gap-4"):
-            self.throughput = ui.plotly(charts.throughput_figure([], current_zone()))
+            self.throughput = ui.plotly(
+                EMPTY.figure("throughput", None, lambda: charts.throughput_figure([], None))
+            )
             with ui.column().classes("w-full"):
                 self.target = (
                     ui.select(
@@ -168,33 +193,42 @@ class Charts:
                     .classes("w-72 max-w-full")
                     .mark("funnel-target")
                 )
-                self.funnel = ui.plotly(charts.funnel_figure(None)).classes("w-full")
-        self.heatmap = ui.plotly(charts.heatmap_figure([])).classes("w-full")
+                self.funnel = ui.plotly(
+                    EMPTY.figure("funnel", None, lambda: charts.funnel_figure(None))
+                )
+                self.funnel.classes("w-full")
+        self.heatmap = ui.plotly(
+            EMPTY.figure("heatmap", None, lambda: charts.heatmap_figure([]))
+        ).classes("w-full")
 
     async def reload(self, force: bool = False) -> None:
         shared = shared_charts()
         data = await shared.get(force)
         self.read_at = shared.read_at
         old, self.shown = self.shown, data
-        if old is not None and old == data:
+        if old is data:
             return
-        if old is None or old.points != data.points:
-            self.throughput.update_figure(charts.throughput_figure(data.points, current_zone()))
-        if old is None or old.funnel != data.funnel:
-            self.rows = data.funnel
+        zone = self.zone
+        if old is EMPTY or old.points != data.points:
+            figure = data.figure("throughput", zone and zone.key,
+                                 lambda: charts.throughput_figure(data.points, zone))  # fmt: skip
+            self.throughput.update_figure(figure)
+        if old is EMPTY or old.funnel != data.funnel:
             options: dict[int, str] = {0: "All targets"}
-            options.update({r.target_id: _funnel_label(r) for r in self.rows if r.target_id})
+            options.update({r.target_id: _funnel_label(r) for r in data.funnel if r.target_id})
             self.target.set_options(
                 options, value=self.target.value if self.target.value in options else 0
             )
             self.show_funnel()
-        if old is None or old.targets != data.targets:
-            self.heatmap.update_figure(charts.heatmap_figure(data.targets))
+        if old is EMPTY or old.targets != data.targets:
+            self.heatmap.update_figure(
+                data.figure("heatmap", None, lambda: charts.heatmap_figure(data.targets))
+            )
 
     def show_funnel(self) -> None:
-        wanted = self.target.value or None
-        row = next((r for r in self.rows if r.target_id == wanted), None)
-        self.funnel.update_figure(charts.funnel_figure(row))
+        data, wanted = self.shown, self.target.value or None
+        row = next((r for r in data.funnel if r.target_id == wanted), None)
+        self.funnel.update_figure(data.figure("funnel", wanted, lambda: charts.funnel_figure(row)))
 
 
 class OverviewCards:
