@@ -10,6 +10,7 @@ arrives. No browser rendering: the server-side cost is the same as for a browser
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import time
@@ -22,6 +23,7 @@ import socketio
 
 CLIENT_ID = re.compile(r"""['"]client_id['"]\s*:\s*['"]([0-9a-f-]+)['"]""")
 NEXT_MESSAGE = re.compile(r"""['"]next_message_id['"]\s*:\s*(\d+)""")
+HTML_TEXT = re.compile(r">([^<]+)<")
 
 
 @dataclass
@@ -89,12 +91,16 @@ class PageClient:
 
 
 def _texts(data: Any) -> set[str]:
-    """The `text` of every element in an update (and a fallback over the raw JSON)."""
+    """The `text` of every element in an update, and every text cell of an html element's
+    content (the overview's cards are escaped html blocks); a fallback over the raw JSON."""
     found: set[str] = set()
     elements = data.get("elements", data) if isinstance(data, dict) else {}
     for element in elements.values() if isinstance(elements, dict) else ():
         if isinstance(element, dict) and isinstance(element.get("text"), str):
             found.add(element["text"])
+        props = element.get("props") if isinstance(element, dict) else None
+        if isinstance(props, dict) and isinstance(props.get("innerHTML"), str):
+            found.update(html.unescape(t) for t in HTML_TEXT.findall(props["innerHTML"]))
     if not found:
         found.update(re.findall(r'"text":\s*"([^"]*)"', json.dumps(data)))
     return found

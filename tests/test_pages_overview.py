@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
 from nicegui import ui
-from nicegui.element import Element
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
@@ -181,20 +182,32 @@ async def bus(app_runtime: Runtime) -> AsyncIterator[LiveBus[Any]]:
     await stop_live(app_runtime)
 
 
-def card_labels(user: User, marker: str) -> list[ui.label]:
+def card_blocks(user: User, marker: str) -> list[ui.html]:
+    """The html blocks of the card marked `marker` (a card's facts are one block)."""
     (card,) = user.find(marker=marker).elements
-    return [e for e in card.descendants() if isinstance(e, ui.label)]
+    return [e for e in card.descendants() if isinstance(e, ui.html)]
+
+
+def facts_of(block: ui.html) -> dict[str, str]:
+    """The `name  value` pairs a block shows, as the browser reads them (unescaped)."""
+    pairs = FACT.findall(block.content)
+    return {html.unescape(name): html.unescape(value) for name, value in pairs}
 
 
 def fact(user: User, marker: str, name: str) -> str:
     """The value shown beside `name` in the card marked `marker`."""
-    labels = card_labels(user, marker)
-    index = next(i for i, label in enumerate(labels) if label.text == name)
-    return labels[index + 1].text
+    (value,) = [facts_of(b)[name] for b in card_blocks(user, marker) if name in facts_of(b)]
+    return value
 
 
-def texts_of(elements: list[Element]) -> list[ui.label]:
-    return [e for e in elements if isinstance(e, ui.label)]
+def lines_of(block: ui.html, kind: str) -> list[str]:
+    """The text of each `kind` row (`log-line`, `run-row`) in a block, in page order."""
+    rows = re.findall(rf'<div class="{kind}[^"]*">(.*?)</div>', block.content)
+    cells = [[html.unescape(c) for c in re.split(r"<[^>]+>", row) if c.strip()] for row in rows]
+    return [" ".join(row) for row in cells]  # a row's cells, one space apart
+
+
+FACT = re.compile(r'<span class="text-gray-500">(.*?)</span><span class="font-mono[^"]*">(.*?)<')
 
 
 async def commit(runtime: Runtime, statement: str, *params: Any) -> None:
@@ -208,13 +221,15 @@ async def test_a_snapshot_updates_the_cards_in_place_without_recreating_them(
 ) -> None:
     await open_overview(user)
     assert fact(user, "queue-card", "queued") == "0"
-    before = {label.id for label in card_labels(user, "queue-card")}
+    before = {block.id: block.content for block in card_blocks(user, "queue-card")}
     buttons = {e.id for e in user.find(ui.button).elements}
     for n in (1, 2):  # two snapshots, each changing the count
         await commit(app_runtime, INSERT_BUSINESS, f"place-{n}")
         await settle(lambda n=n: _async(fact(user, "queue-card", "queued") == str(n)))
     assert fact(user, "queue-card", "total") == "2"
-    assert {label.id for label in card_labels(user, "queue-card")} == before
+    after = {block.id: block.content for block in card_blocks(user, "queue-card")}
+    assert after.keys() == before.keys()  # the same elements, their content changed
+    assert all(after[key] != before[key] for key in before)
     assert {e.id for e in user.find(ui.button).elements} == buttons
 
 
@@ -225,16 +240,16 @@ async def test_recent_logs_show_newest_first_and_only_new_lines_are_added(
     await open_overview(user)
     await user.should_see("first line")
     (box,) = user.find(marker="logs-list").elements
-    (first_row,) = box.default_slot.children
-    assert isinstance(first_row, ui.label)
-    assert " UTC  implementation  WARNING  first line" in first_row.text
+    (first_line,) = lines_of(box, "log-line")
+    assert " UTC  implementation  WARNING  first line" in first_line
     await commit(
         app_runtime, "select public.log_automation_event('system', 'error', %s)", "second line"
     )
     await user.should_see("second line", retries=50)
-    rows = box.default_slot.children
-    assert [r.text.rsplit("  ", 1)[-1] for r in texts_of(rows)] == ["second line", "first line"]
-    assert rows[1] is first_row  # the old line's row was kept, not redrawn
+    lines = lines_of(box, "log-line")
+    assert [line.rsplit("  ", 1)[-1] for line in lines] == ["second line", "first line"]
+    assert lines[1] == first_line  # the old line is kept as it was, in the same block
+    assert user.find(marker="logs-list").elements == {box}
 
 
 async def test_a_new_run_joins_the_latest_runs_and_its_status_changes_in_place(
@@ -245,11 +260,14 @@ async def test_a_new_run_joins_the_latest_runs_and_its_status_changes_in_place(
     await commit(app_runtime, "select public.start_automation_run('implementation', 'w-1')")
     await user.should_see("#1", retries=50)
     (box,) = user.find(marker="runs-list").elements
-    (row,) = box.default_slot.children
+    (row,) = lines_of(box, "run-row")
+    assert row.startswith("#1 implementation running")
     await commit(app_runtime, "select public.finish_automation_run(1, 'succeeded', 3, 1)")
     await user.should_see("3 ok, 1 failed", retries=50)
-    assert box.default_slot.children == [row]
-    assert "succeeded" in [b.text for b in row.descendants() if isinstance(b, ui.badge)]
+    assert user.find(marker="runs-list").elements == {box}  # the same block, updated
+    (row,) = lines_of(box, "run-row")
+    assert row.startswith("#1 implementation succeeded")
+    assert '<span class="q-badge flex inline items-center bg-positive">succeeded' in box.content
 
 
 def test_estimated_counts_are_marked_and_unknown_claims_show_a_dash() -> None:
@@ -270,3 +288,15 @@ def test_estimated_counts_are_marked_and_unknown_claims_show_a_dash() -> None:
     assert facts["queued"] == "12"
     assert facts["total"] == "≈ 812,361"
     assert facts["claimed 1h / 24h"].startswith("—")
+
+
+async def test_text_from_the_database_is_escaped_in_the_html_blocks(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    hostile = '<img src=x onerror=alert(1)> & "quoted"'
+    await log_automation_event(app_runtime.api, "implementation", "error", hostile)
+    await open_overview(user)
+    (box,) = user.find(marker="logs-list").elements
+    assert "<img" not in box.content
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;" in box.content
+    assert lines_of(box, "log-line")[0].endswith(hostile)

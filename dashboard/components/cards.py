@@ -4,16 +4,18 @@ age, a stale banner, command buttons), a config summary, the latest runs and the
 recent log lines.
 
 Each card is a class: `__init__` draws it from the first snapshot's rows and `show`
-sets only what changed. A label whose text is unchanged sends nothing (NiceGUI
-skips equal values), so a snapshot that changes one count sends that one label. The
-lists (runs, log lines) are keyed by id: a new item adds one row, a gone one removes
-its row. Command buttons are created once and never replaced.
+updates it. What a card only displays (title, facts, badges, run rows, log lines) is
+rendered as ONE escaped `ui.html` block per card, not an element per label: every
+NiceGUI element costs each open page about 4.5 KB of server memory, and a card of
+labels was 10-40 of them. `Block.show` sends the block only when its rendered string
+changed, so an unchanged snapshot sends nothing. Command buttons are real elements,
+created once and never replaced. Every value goes through `html.escape`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Protocol, TypeVar
+from html import escape
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
@@ -53,26 +55,42 @@ LEVEL_CLASSES = {
     "warning": "text-amber-600",
     "error": "text-red-600 font-semibold",
 }
+LOG_LINE = "log-line w-full font-mono text-sm whitespace-pre-wrap break-all"
 
 
-class FactList:
-    """Rows of `name  value` in one two-column grid (no wrapper element per row: every
-    element costs each open page a few KB of server memory); values are set in place."""
+class Block:
+    """One `ui.html` element whose content is replaced only when it changed."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.values: dict[str, ui.label] = {}
-        with ui.element("div").classes("w-full grid grid-cols-2 gap-x-2"):
-            for name, value in facts:
-                ui.label(name).classes("text-gray-500")
-                self.values[name] = ui.label(value).classes("font-mono text-right")
+    def __init__(self, content: str, marker: str | None = None) -> None:
+        self.element = ui.html(content, sanitize=False).classes("w-full")
+        if marker:
+            self.element.mark(marker)
 
-    def show(self, facts: Facts) -> None:
-        for name, value in facts:
-            self.values[name].set_text(value)
+    def show(self, content: str) -> None:
+        if content != self.element.content:
+            self.element.set_content(content)
 
 
-def _title(text: str) -> None:
-    ui.label(text).classes("text-lg font-semibold")
+def title(text: str, link: tuple[str, str] | None = None, right: str = "") -> str:
+    """A card's title line, with an optional `(label, href)` link or badge on the right."""
+    if link is not None:
+        right = f'<a class="nicegui-link" href="{escape(link[1])}">{escape(link[0])}</a>'
+    head = f'<div class="text-lg font-semibold">{escape(text)}</div>'
+    return f'<div class="w-full flex items-center justify-between">{head}{right}</div>'
+
+
+def badge(text: str, colour: str) -> str:
+    return f'<span class="q-badge flex inline items-center bg-{colour}">{escape(text)}</span>'
+
+
+def facts_html(facts: Facts) -> str:
+    """Rows of `name  value` in one two-column grid."""
+    cells = "".join(
+        f'<span class="text-gray-500">{escape(name)}</span>'
+        f'<span class="font-mono text-right">{escape(value)}</span>'
+        for name, value in facts
+    )
+    return f'<div class="w-full grid grid-cols-2 gap-x-2">{cells}</div>'
 
 
 def _count(value: int | None, approximate: bool = False) -> str:
@@ -101,11 +119,14 @@ def queue_facts(queue: QueueStatistics) -> Facts:
 class QueueCard:
     def __init__(self, queue: QueueStatistics) -> None:
         with ui.card().classes("w-full").mark("queue-card"):
-            _title("Queue")
-            self.facts = FactList(queue_facts(queue))
+            self.block = Block(self.render(queue), "queue-facts")
+
+    @staticmethod
+    def render(queue: QueueStatistics) -> str:
+        return title("Queue") + facts_html(queue_facts(queue))
 
     def show(self, queue: QueueStatistics) -> None:
-        self.facts.show(queue_facts(queue))
+        self.block.show(self.render(queue))
 
 
 def identification_facts(progress: IdentificationProgress) -> Facts:
@@ -126,18 +147,30 @@ def current_target(progress: IdentificationProgress) -> str:
     )
 
 
+def progress_bar(percent: float) -> str:
+    width = max(0.0, min(100.0, percent))
+    return (
+        '<div class="w-full h-1 my-2 rounded bg-grey-4">'
+        f'<div class="h-1 rounded bg-primary" style="width: {width:.1f}%"></div></div>'
+    )
+
+
 class IdentificationCard:
     def __init__(self, progress: IdentificationProgress) -> None:
         with ui.card().classes("w-full").mark("identification-card"):
-            _title("Identification")
-            self.target = ui.label(current_target(progress))
-            self.bar = ui.linear_progress(value=progress.percent_complete / 100, show_value=False)
-            self.facts = FactList(identification_facts(progress))
+            self.block = Block(self.render(progress), "identification-facts")
+
+    @staticmethod
+    def render(progress: IdentificationProgress) -> str:
+        return (
+            title("Identification")
+            + f"<div>{escape(current_target(progress))}</div>"
+            + progress_bar(progress.percent_complete)
+            + facts_html(identification_facts(progress))
+        )
 
     def show(self, progress: IdentificationProgress) -> None:
-        self.target.set_text(current_target(progress))
-        self.bar.set_value(progress.percent_complete / 100)
-        self.facts.show(identification_facts(progress))
+        self.block.show(self.render(progress))
 
 
 def status_facts(status: ProcessStatus, zone: ZoneInfo | None) -> Facts:
@@ -158,18 +191,13 @@ def stale_text(status: ProcessStatus) -> str:
 
 
 class StatusCard:
-    """One process: state badge, stale banner, facts, message and its command buttons."""
+    """One process: state badge, stale banner, facts and message (one block), and its
+    command buttons (real elements, in one row)."""
 
     def __init__(self, status: ProcessStatus, zone: ZoneInfo | None, on_command: OnCommand):
         self.zone = zone
         with ui.card().classes("w-full").mark(f"status-card-{status.process}") as self.card:
-            with ui.row().classes("w-full items-center justify-between"):
-                _title(status.process.title())
-                self.state = ui.badge(status.state, color=_state_colour(status))
-            with ui.row().classes("w-full bg-red-600 text-white rounded px-2 py-1") as self.stale:
-                self.stale_label = ui.label(stale_text(status))
-            self.facts = FactList(status_facts(status, zone))
-            self.message = ui.label(status.message or "").classes("text-sm italic")
+            self.block = Block(self.render(status), f"status-facts-{status.process}")
             with ui.row().classes("gap-1 flex-wrap"):
                 for command, label, icon in COMMANDS:
                     danger = command in ("stop", "reset_stale")
@@ -179,23 +207,20 @@ class StatusCard:
                         color="negative" if danger else "primary",
                         on_click=lambda _, c=command: on_command(status.process, c),
                     ).props("dense no-caps").mark(f"cmd-{status.process}-{command}")
-        self._show_flags(status)
+
+    def render(self, status: ProcessStatus) -> str:
+        state = badge(status.state, STATE_COLOURS.get(status.state, "grey"))
+        parts = [title(status.process.title(), right=state)]
+        if status.is_stale:
+            banner = "w-full bg-red-600 text-white rounded px-2 py-1 my-1"
+            parts.append(f'<div class="{banner}">{escape(stale_text(status))}</div>')
+        parts.append(facts_html(status_facts(status, self.zone)))
+        if status.message:
+            parts.append(f'<div class="text-sm italic">{escape(status.message)}</div>')
+        return "".join(parts)
 
     def show(self, status: ProcessStatus) -> None:
-        self.state.set_text(status.state)
-        self.state.set_background_color(_state_colour(status))
-        self.stale_label.set_text(stale_text(status))
-        self.facts.show(status_facts(status, self.zone))
-        self.message.set_text(status.message or "")
-        self._show_flags(status)
-
-    def _show_flags(self, status: ProcessStatus) -> None:
-        self.stale.set_visibility(status.is_stale)
-        self.message.set_visibility(bool(status.message))
-
-
-def _state_colour(status: ProcessStatus) -> str:
-    return STATE_COLOURS.get(status.state, "grey")
+        self.block.show(self.render(status))
 
 
 def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:
@@ -214,122 +239,74 @@ def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:
 
 
 class ConfigCard:
-    def __init__(self, config: AutomationConfig, zone: ZoneInfo | None) -> None:
-        self.zone = zone
+    def __init__(self, config: AutomationConfig, zone: ZoneInfo | None, prefix: str) -> None:
+        self.zone, self.prefix = zone, prefix
         with ui.card().classes("w-full").mark("config-card"):
-            with ui.row().classes("w-full items-center justify-between"):
-                _title("Config")
-                ui.link("edit", "/config")
-            self.facts = FactList(config_facts(config, zone))
+            self.block = Block(self.render(config), "config-facts")
+
+    def render(self, config: AutomationConfig) -> str:
+        head = title("Config", ("edit", f"{self.prefix}/config"))
+        return head + facts_html(config_facts(config, self.zone))
 
     def show(self, config: AutomationConfig) -> None:
-        self.facts.show(config_facts(config, self.zone))
-
-
-class HasId(Protocol):
-    @property
-    def id(self) -> int: ...
-
-
-T = TypeVar("T", bound=HasId)
-T_contra = TypeVar("T_contra", bound=HasId, contravariant=True)
-
-
-class RowView(Protocol[T_contra]):
-    @property
-    def element(self) -> ui.element: ...
-
-    def show(self, item: T_contra) -> None: ...
-
-
-class KeyedRows(Generic[T]):
-    """A list kept in the snapshot's order by id: new items add a row, gone ones remove
-    theirs, the others update in place."""
-
-    def __init__(self, build: Callable[[T], RowView[T]], empty: str, marker: str) -> None:
-        self.build = build
-        self.views: dict[int, RowView[T]] = {}
-        self.empty = ui.label(empty)
-        self.box = ui.column().classes("w-full gap-1").mark(marker)
-
-    def show(self, items: Sequence[T]) -> None:
-        wanted = {item.id for item in items}
-        for gone in [key for key in self.views if key not in wanted]:
-            self.box.remove(self.views.pop(gone).element)
-        for index, item in enumerate(items):
-            view = self.views.get(item.id)
-            if view is None:
-                with self.box:
-                    view = self.views[item.id] = self.build(item)
-            else:
-                view.show(item)
-            if self.box.default_slot.children.index(view.element) != index:
-                view.element.move(self.box, index)
-        self.empty.set_visibility(not items)
-
-
-class RunRow:
-    def __init__(self, run: AutomationRun, zone: ZoneInfo | None) -> None:
-        with ui.row().classes("w-full gap-2 text-sm no-wrap") as self.element:
-            ui.link(f"#{run.id}", f"/runs?run={run.id}")
-            ui.label(run.process)
-            self.status = ui.badge(run.status, color=RUN_COLOURS.get(run.status, "grey"))
-            self.counts = ui.label(_run_counts(run))
-            self.duration = ui.label(format_duration(run.started_at, run.finished_at))
-            ui.label(format_time(run.started_at, zone)).classes("text-gray-500")
-
-    def show(self, run: AutomationRun) -> None:
-        self.status.set_text(run.status)
-        self.status.set_background_color(RUN_COLOURS.get(run.status, "grey"))
-        self.counts.set_text(_run_counts(run))
-        self.duration.set_text(format_duration(run.started_at, run.finished_at))
+        self.block.show(self.render(config))
 
 
 def _run_counts(run: AutomationRun) -> str:
     return f"{run.items_processed} ok, {run.items_failed} failed"
 
 
-class LogRow:
-    """One element per line (a tail of 20 lines stays light on every page), coloured by
-    level; a log line never changes once written, so `show` has nothing to do."""
+def run_row(run: AutomationRun, zone: ZoneInfo | None, prefix: str) -> str:
+    cells = [
+        f'<a class="nicegui-link" href="{escape(f"{prefix}/runs?run={run.id}")}">#{run.id}</a>',
+        f"<span>{escape(run.process)}</span>",
+        badge(run.status, RUN_COLOURS.get(run.status, "grey")),
+        f"<span>{escape(_run_counts(run))}</span>",
+        f"<span>{escape(format_duration(run.started_at, run.finished_at))}</span>",
+        f'<span class="text-gray-500">{escape(format_time(run.started_at, zone))}</span>',
+    ]
+    return f'<div class="run-row flex items-center gap-2 text-sm">{"".join(cells)}</div>'
 
-    def __init__(self, line: AutomationLog, zone: ZoneInfo | None) -> None:
-        text = f"{format_time(line.created_at, zone)}  {line.process}  {line.level.upper()}"
-        self.element = ui.label(f"{text}  {line.message}").classes(
-            f"w-full font-mono text-sm whitespace-pre-wrap break-all {LEVEL_CLASSES[line.level]}"
-        )
 
-    def show(self, line: AutomationLog) -> None:
-        return None
+def log_row(line: AutomationLog, zone: ZoneInfo | None) -> str:
+    """One line, coloured by level: its time (and zone), process, level and message."""
+    text = f"{format_time(line.created_at, zone)}  {line.process}  {line.level.upper()}"
+    classes = f"{LOG_LINE} {LEVEL_CLASSES[line.level]}".strip()
+    return f'<div class="{classes}">{escape(f"{text}  {line.message}")}</div>'
+
+
+def rows_html(rows: Sequence[str], empty: str) -> str:
+    body = "".join(rows) or f"<div>{escape(empty)}</div>"
+    return f'<div class="w-full flex flex-col gap-1">{body}</div>'
 
 
 class RunsCard:
-    def __init__(self, runs: Sequence[AutomationRun], zone: ZoneInfo | None) -> None:
-        with ui.card().classes("w-full").mark("runs-card"):
-            with ui.row().classes("w-full items-center justify-between"):
-                _title("Latest runs")
-                ui.link("all runs", "/runs")
-            self.rows = KeyedRows[AutomationRun](
-                lambda run: RunRow(run, zone), "No runs yet", "runs-list"
-            )
-        self.show(runs)
+    def __init__(self, runs: Sequence[AutomationRun], zone: ZoneInfo | None, prefix: str) -> None:
+        self.zone, self.prefix = zone, prefix
+        with ui.card().classes("w-full lg:col-span-2").mark("runs-card"):
+            self.block = Block(self.render(runs), "runs-list")
+
+    def render(self, runs: Sequence[AutomationRun]) -> str:
+        rows = [run_row(run, self.zone, self.prefix) for run in runs]
+        head = title("Latest runs", ("all runs", f"{self.prefix}/runs"))
+        return head + rows_html(rows, "No runs yet")
 
     def show(self, runs: Sequence[AutomationRun]) -> None:
-        self.rows.show(runs)
+        self.block.show(self.render(runs))
 
 
 class LogsCard:
     """The newest log lines first, each with its time (and zone), process and level."""
 
-    def __init__(self, lines: Sequence[AutomationLog], zone: ZoneInfo | None) -> None:
+    def __init__(self, lines: Sequence[AutomationLog], zone: ZoneInfo | None, prefix: str) -> None:
+        self.zone, self.prefix = zone, prefix
         with ui.card().classes("w-full").mark("logs-card"):
-            with ui.row().classes("w-full items-center justify-between"):
-                _title("Recent logs")
-                ui.link("all logs", "/logs")
-            self.rows = KeyedRows[AutomationLog](
-                lambda line: LogRow(line, zone), "No log lines yet", "logs-list"
-            )
-        self.show(lines)
+            self.block = Block(self.render(lines), "logs-list")
+
+    def render(self, lines: Sequence[AutomationLog]) -> str:
+        newest = sorted(lines, key=lambda line: line.id, reverse=True)
+        head = title("Recent logs", ("all logs", f"{self.prefix}/logs"))
+        return head + rows_html([log_row(line, self.zone) for line in newest], "No log lines yet")
 
     def show(self, lines: Sequence[AutomationLog]) -> None:
-        self.rows.show(sorted(lines, key=lambda line: line.id, reverse=True))
+        self.block.show(self.render(lines))

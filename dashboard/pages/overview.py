@@ -235,7 +235,7 @@ class OverviewCards:
     """Every card of one overview, drawn once from the first snapshot; `show` updates
     them in place from each later one (nothing is deleted or rebuilt)."""
 
-    def __init__(self, snapshot: DashboardSnapshot, zone: ZoneInfo | None) -> None:
+    def __init__(self, snapshot: DashboardSnapshot, zone: ZoneInfo | None, prefix: str) -> None:
         self.zone = zone
         columns = "w-full gap-4 grid-cols-1 md:grid-cols-2 xl:grid-cols-4"
         with ui.grid().classes(columns) as self.top:
@@ -244,10 +244,9 @@ class OverviewCards:
             self.status: dict[str, cards.StatusCard] = {}
             self._show_status(snapshot)
         with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-3"):
-            self.config = cards.ConfigCard(snapshot.config, zone)
-            with ui.element("div").classes("lg:col-span-2"):
-                self.runs = cards.RunsCard(snapshot.runs, zone)
-        self.logs = cards.LogsCard(snapshot.recent_logs, zone)
+            self.config = cards.ConfigCard(snapshot.config, zone, prefix)
+            self.runs = cards.RunsCard(snapshot.runs, zone, prefix)
+        self.logs = cards.LogsCard(snapshot.recent_logs, zone, prefix)
 
     def show(self, snapshot: DashboardSnapshot) -> None:
         self.queue.show(snapshot.queue)
@@ -271,10 +270,20 @@ class OverviewCards:
                 card.show(status)
 
 
+def path_prefix() -> str:
+    """Where the app is mounted (`/admin`), as NiceGUI computes it for its own links:
+    the cards' links are plain HTML, so they carry it themselves."""
+    request = ui.context.client.request
+    return str(request.headers.get("X-Forwarded-Prefix", "")) + str(
+        request.scope.get("root_path", "")
+    )
+
+
 @ui.page("/")
 async def overview_page() -> None:
     with frame("Overview", "/"):
-        view = OverviewCards(await live.current_snapshot(), current_zone())
+        snapshot = await live.current_snapshot()
+        view = OverviewCards(snapshot, current_zone(), path_prefix())
         panel = Charts()
         changed_at = [time.monotonic()]
 
