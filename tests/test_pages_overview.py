@@ -185,7 +185,7 @@ async def bus(app_runtime: Runtime) -> AsyncIterator[LiveBus[Any]]:
 def card_blocks(user: User, marker: str) -> list[ui.html]:
     """The html blocks of the card marked `marker` (a card's facts are one block)."""
     (card,) = user.find(marker=marker).elements
-    return [e for e in card.descendants() if isinstance(e, ui.html)]
+    return [e for e in card.descendants(include_self=True) if isinstance(e, ui.html)]
 
 
 def facts_of(block: ui.html) -> dict[str, str]:

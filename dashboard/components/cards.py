@@ -58,13 +58,17 @@ LEVEL_CLASSES = {
 LOG_LINE = "log-line w-full font-mono text-sm whitespace-pre-wrap break-all"
 
 
+#: A display-only card is its html block itself, styled as a Quasar card (one element,
+#: not a `ui.card` around a block); Tailwind's layer wins over Quasar's, dark mode too.
+CARD = "q-card nicegui-card w-full dark:bg-[var(--q-dark)] dark:text-white"
+
+
 class Block:
     """One `ui.html` element whose content is replaced only when it changed."""
 
-    def __init__(self, content: str, marker: str | None = None) -> None:
-        self.element = ui.html(content, sanitize=False).classes("w-full")
-        if marker:
-            self.element.mark(marker)
+    def __init__(self, content: str, *markers: str, card: bool = False) -> None:
+        self.element = ui.html(content, sanitize=False).classes(CARD if card else "w-full")
+        self.element.mark(*markers)
 
     def show(self, content: str) -> None:
         if content != self.element.content:
@@ -118,8 +122,7 @@ def queue_facts(queue: QueueStatistics) -> Facts:
 
 class QueueCard:
     def __init__(self, queue: QueueStatistics) -> None:
-        with ui.card().classes("w-full").mark("queue-card"):
-            self.block = Block(self.render(queue), "queue-facts")
+        self.block = Block(self.render(queue), "queue-card", card=True)
 
     @staticmethod
     def render(queue: QueueStatistics) -> str:
@@ -157,8 +160,7 @@ def progress_bar(percent: float) -> str:
 
 class IdentificationCard:
     def __init__(self, progress: IdentificationProgress) -> None:
-        with ui.card().classes("w-full").mark("identification-card"):
-            self.block = Block(self.render(progress), "identification-facts")
+        self.block = Block(self.render(progress), "identification-card", card=True)
 
     @staticmethod
     def render(progress: IdentificationProgress) -> str:
@@ -192,21 +194,22 @@ def stale_text(status: ProcessStatus) -> str:
 
 class StatusCard:
     """One process: state badge, stale banner, facts and message (one block), and its
-    command buttons (real elements, in one row)."""
+    command buttons (real elements, wrapping in the card itself: no row element)."""
 
     def __init__(self, status: ProcessStatus, zone: ZoneInfo | None, on_command: OnCommand):
         self.zone = zone
-        with ui.card().classes("w-full").mark(f"status-card-{status.process}") as self.card:
+        card = ui.card().classes("w-full flex-row flex-wrap items-start gap-1")
+        with card.mark(f"status-card-{status.process}") as self.card:
             self.block = Block(self.render(status), f"status-facts-{status.process}")
-            with ui.row().classes("gap-1 flex-wrap"):
-                for command, label, icon in COMMANDS:
-                    danger = command in ("stop", "reset_stale")
-                    ui.button(
-                        label,
-                        icon=icon,
-                        color="negative" if danger else "primary",
-                        on_click=lambda _, c=command: on_command(status.process, c),
-                    ).props("dense no-caps").mark(f"cmd-{status.process}-{command}")
+            self.block.element.classes("mb-2")
+            for command, label, icon in COMMANDS:
+                danger = command in ("stop", "reset_stale")
+                ui.button(
+                    label,
+                    icon=icon,
+                    color="negative" if danger else "primary",
+                    on_click=lambda _, c=command: on_command(status.process, c),
+                ).props("dense no-caps").mark(f"cmd-{status.process}-{command}")
 
     def render(self, status: ProcessStatus) -> str:
         state = badge(status.state, STATE_COLOURS.get(status.state, "grey"))
@@ -241,8 +244,7 @@ def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:
 class ConfigCard:
     def __init__(self, config: AutomationConfig, zone: ZoneInfo | None, prefix: str) -> None:
         self.zone, self.prefix = zone, prefix
-        with ui.card().classes("w-full").mark("config-card"):
-            self.block = Block(self.render(config), "config-facts")
+        self.block = Block(self.render(config), "config-card", card=True)
 
     def render(self, config: AutomationConfig) -> str:
         head = title("Config", ("edit", f"{self.prefix}/config"))
@@ -283,8 +285,8 @@ def rows_html(rows: Sequence[str], empty: str) -> str:
 class RunsCard:
     def __init__(self, runs: Sequence[AutomationRun], zone: ZoneInfo | None, prefix: str) -> None:
         self.zone, self.prefix = zone, prefix
-        with ui.card().classes("w-full lg:col-span-2").mark("runs-card"):
-            self.block = Block(self.render(runs), "runs-list")
+        self.block = Block(self.render(runs), "runs-card", "runs-list", card=True)
+        self.block.element.classes("lg:col-span-2")
 
     def render(self, runs: Sequence[AutomationRun]) -> str:
         rows = [run_row(run, self.zone, self.prefix) for run in runs]
@@ -300,8 +302,7 @@ class LogsCard:
 
     def __init__(self, lines: Sequence[AutomationLog], zone: ZoneInfo | None, prefix: str) -> None:
         self.zone, self.prefix = zone, prefix
-        with ui.card().classes("w-full").mark("logs-card"):
-            self.block = Block(self.render(lines), "logs-list")
+        self.block = Block(self.render(lines), "logs-card", "logs-list", card=True)
 
     def render(self, lines: Sequence[AutomationLog]) -> str:
         newest = sorted(lines, key=lambda line: line.id, reverse=True)
