@@ -233,7 +233,7 @@ async def test_a_snapshot_updates_the_cards_in_place_without_recreating_them(
     assert {e.id for e in user.find(ui.button).elements} == buttons
 
 
-async def test_recent_logs_show_newest_first_and_only_new_lines_are_added(
+async def test_recent_logs_show_newest_first_and_old_lines_stay_as_they_were(
     user: User, admin: SignedIn, app_runtime: Runtime, bus: LiveBus[Any]
 ) -> None:
     await log_automation_event(app_runtime.api, "implementation", "warning", "first line")

@@ -3,9 +3,9 @@ status with command buttons, config summary, latest runs, recent log lines, and 
 charts.
 
 The cards are drawn once per page and updated in place from the live bus's shared
-snapshot (no query per browser, no element rebuilt: only labels whose text changed
-are sent; see `dashboard/components/cards.py`). The charts stay off that path: every
-`CHART_CHECK_SECONDS` a page that saw a change since its charts' data was read asks
+snapshot (no query per browser, no element rebuilt: only html blocks whose content
+changed are sent; see `dashboard/components/cards.py`). The charts stay off that
+path: every `CHART_CHECK_SECONDS` a page that saw a change since its charts' data was read asks
 for it again, the data is read at most once every `CHART_SECONDS` for the whole
 process and shared by every open overview, and a figure goes to a browser only when
 it changed. Commands are re-checked against the session when clicked; stop and reset
