@@ -103,3 +103,24 @@ def test_the_console_scripts_show_the_worker_help() -> None:
     ):
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=True).stdout
         assert "--process [identification|implementation|both]" in out
+
+
+def status_message(url: str, process: str) -> object:
+    return sql(url, "select message from public.automation_status where process = %s",
+               (process,))[0]["message"]  # fmt: skip
+
+
+async def test_a_message_clears_once_its_reason_is_gone(app_db_url: str, tmp_path: Path) -> None:
+    backend = await PostgresBackend(app_db_url).open()
+    await update_automation_config(backend, {"implementation_enabled": False}, "admin@x")
+    proc = spawn_worker(app_db_url, tmp_path, "solo", "--process", "implementation")
+    try:
+        wait_until(lambda: status_message(app_db_url, "implementation")
+                   == "implementation is disabled in the config", 30)  # fmt: skip
+        seed_queued(app_db_url, 200)
+        await update_automation_config(backend, {"implementation_enabled": True}, "admin@x")
+        # working through the queue there is nothing to say: the old reason must not stick
+        wait_until(lambda: status_message(app_db_url, "implementation") == "", 10)
+    finally:
+        stop_all(proc)
+        await backend.close()

@@ -84,8 +84,9 @@ class ProcessLoop:
         """Report this worker's state and pick up the process's desired state."""
         processed, errors = self._deltas
         self._deltas = [0, 0]
+        # '' clears the row's message; null would keep an old one ("starting", "disabled")
         row = await automation.report_automation_heartbeat(
-            self.ctx.api, self.process, self.ctx.worker_id, self.state, self.message,
+            self.ctx.api, self.process, self.ctx.worker_id, self.state, self.message or "",
             self.current_business_id, self.current_target_id, processed, errors,
         )  # fmt: skip
         self._apply_desired(row.desired_state)
