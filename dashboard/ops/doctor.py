@@ -94,13 +94,12 @@ def check_tables(cat: Catalog) -> tuple[list[Finding], str]:
         table = cat.tables.get(name)
         if table is None:
             out.append(
-                Finding(
+                _missing(
                     "tables",
                     f"public.{name}",
-                    "fail",
-                    f"table {name} is missing",
+                    f"table {name}",
                     "the app and the workers read and write it",
-                    "cliftonsites db migrate  -- applies the migrations that create it",
+                    rf"create\s+table\s+public\.{name}\b",
                 )
             )
         elif not table.rls:
