@@ -14,6 +14,7 @@ Three ways for a page to follow the bus, none of which keeps a dead browser aliv
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from nicegui import binding, context, ui
@@ -109,14 +110,21 @@ def watch_rows(
     return _client_scoped(feed.subscribe, callback)
 
 
+#: Quasar's own spinner markup (QSpinnerMat), so the banner needs no spinner element.
+SPINNER = (
+    '<svg class="q-spinner q-spinner-mat" width="1.5em" height="1.5em" viewBox="25 25 50 50">'
+    '<circle class="path" cx="50" cy="50" r="20" fill="none" stroke="currentColor"'
+    ' stroke-width="5" stroke-miterlimit="10"></circle></svg>'
+)
+
+
 def reconnecting_banner() -> ui.element:
-    """A banner shown while the live subscription is down, hidden once it is live again."""
-    with (
-        ui.row()
-        .classes("w-full items-center gap-2 px-4 py-2 bg-amber-600 text-white")
+    """A banner shown while the live subscription is down, hidden once it is live again.
+
+    One html element (spinner and text inside it), not a row of three: every page holds it."""
+    banner = ui.html(f"{SPINNER}<span>{escape(BANNER_TEXT)}</span>", sanitize=False)
+    return (
+        banner.classes("w-full flex items-center gap-2 px-4 py-2 bg-amber-600 text-white")
         .props('role=status aria-live=polite data-testid="reconnecting-banner"')
-        .bind_visibility_from(live, "connected", backward=lambda c: not c) as banner
-    ):
-        ui.spinner(size="sm", color="white")
-        ui.label(BANNER_TEXT)
-    return banner
+        .bind_visibility_from(live, "connected", backward=lambda c: not c)
+    )

@@ -27,7 +27,7 @@ from nicegui.observables import ObservableDict
 from dashboard.backends.base import BackendError, Order
 from dashboard.components import cards, charts, live
 from dashboard.components.confirm import ask_code
-from dashboard.components.frame import current_zone, frame
+from dashboard.components.frame import current_zone, frame, path_prefix
 from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.data.automation import send_automation_command
 from dashboard.data.models import (
@@ -268,15 +268,6 @@ class OverviewCards:
                     self.status[status.process] = cards.StatusCard(status, self.zone, run_command)
             else:
                 card.show(status)
-
-
-def path_prefix() -> str:
-    """Where the app is mounted (`/admin`), as NiceGUI computes it for its own links:
-    the cards' links are plain HTML, so they carry it themselves."""
-    request = ui.context.client.request
-    return str(request.headers.get("X-Forwarded-Prefix", "")) + str(
-        request.scope.get("root_path", "")
-    )
 
 
 @ui.page("/")
