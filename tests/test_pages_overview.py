@@ -162,6 +162,39 @@ async def test_open_overviews_share_one_chart_read_per_interval(
     assert charts.reads == 2
 
 
+TARGETS = """
+insert into public.identification_targets (position, city, region, category) values
+  (1, 'Bath', 'England', 'baker'), (2, 'York', 'England', 'florist');
+insert into public.pipeline_businesses (place_id, name, category, city, region, target_id)
+select 'place-' || t.position, 'Shop ' || t.position, t.category, t.city, t.region, t.id
+from public.identification_targets t;
+"""
+
+
+async def test_every_overview_shares_one_list_of_funnel_targets_and_a_pick_shows_its_funnel(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from dashboard.pages.overview import shared_charts
+
+    await commit(app_runtime, TARGETS)
+    await open_overview(user)
+    (first,) = user.find(marker="funnel-target").elements
+    labels = ["All targets", "baker in Bath, England", "florist in York, England"]
+    assert isinstance(first, ui.select) and list(first.options.values()) == labels
+    await open_overview(user)  # a second page gets the very same option list, not a copy
+    (second,) = user.find(marker="funnel-target").elements
+    assert isinstance(second, ui.select) and second is not first
+    assert second.props["options"] is first.props["options"]
+    assert [o["label"] for o in second.props["options"]] == labels
+    york = next(key for key, label in second.options.items() if label.startswith("florist"))
+    second.set_value(york)
+    (funnel,) = [p for p in user.find(ui.plotly).elements if "funnel" in str(p.figure)]
+    assert funnel.figure["layout"]["title"]["text"].endswith("florist in York, England")
+    data = shared_charts().data
+    assert data is not None and funnel.figure is data.figures[("funnel", york)]
+    assert second.props["options"] is first.props["options"]  # still shared after a pick
+
+
 async def _async(value: bool) -> bool:
     return value
 

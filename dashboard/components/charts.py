@@ -6,7 +6,8 @@ the element's props as nested observable dicts and lists, so a `go.Figure` with 
 expanded `plotly_white` template (7 KB of JSON, ~150 KB of Python objects with the
 figure itself) cost that much per chart per browser. `shared_figure` turns a figure
 into NiceGUI's observable form once, so every page showing the same figure holds one
-object instead of a copy each (see docs/PERFORMANCE.md, memory).
+object instead of a copy each (see docs/PERFORMANCE.md, memory). `SharedOptionsSelect`
+does the same for a select's option list (the funnel's ~120 targets).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nicegui.observables import ObservableDict
+from nicegui import ui
+from nicegui.observables import ObservableDict, ObservableList
 
 from dashboard.data.models import FunnelRow, ThroughputPoint
 
@@ -53,6 +55,39 @@ def shared_figure(figure: Figure) -> ObservableDict:
     object (NiceGUI only registers itself as an observer), so pages can share it. Never
     mutate a shared figure: build a new one."""
     return ObservableDict(figure)
+
+
+def shared_options(options: Mapping[Any, str]) -> ObservableList:
+    """A select's option list in the form NiceGUI keeps in props (`{'value': index,
+    'label': label}` per option, in order), built once to be shared by every page."""
+    return ObservableList(
+        [{"value": i, "label": label} for i, label in enumerate(options.values())]
+    )
+
+
+class SharedOptionsSelect(ui.select):
+    """A `ui.select` whose option list is one shared observable list: NiceGUI copies a
+    plain list into an observable dict per option for every page (~95 KB for 120
+    targets), but keeps a list it is handed as is. `show_options(options, shared)`
+    takes the options and `shared_options(options)` of the very same mapping."""
+
+    def __init__(self, options: dict[Any, str], shared: ObservableList, **kwargs: Any) -> None:
+        self._shared: ObservableList | None = shared
+        super().__init__(options, **kwargs)
+
+    def show_options(self, options: dict[Any, str], shared: ObservableList, value: Any) -> None:
+        self._shared = shared
+        self.set_options(options, value=value)
+
+    def _update_options(self) -> None:
+        shared = self._shared
+        if shared is None or [o["label"] for o in shared] != self._labels:
+            super()._update_options()  # not the list of these options: NiceGUI's own copy
+            return
+        before = self.value
+        self._props["options"] = shared
+        self._props[self.VALUE_PROP] = self._value_to_model_value(before)
+        self.value = before if before in self._values else None
 
 
 def throughput_figure(points: Sequence[ThroughputPoint], zone: ZoneInfo | None) -> Figure:

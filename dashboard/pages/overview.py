@@ -18,11 +18,12 @@ import asyncio
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
-from nicegui.observables import ObservableDict
+from nicegui.observables import ObservableDict, ObservableList
 
 from dashboard.backends.base import BackendError, Order
 from dashboard.components import cards, charts, live
@@ -113,6 +114,13 @@ class ChartData:
         default_factory=dict, compare=False, repr=False
     )
 
+    @cached_property
+    def target_options(self) -> tuple[dict[int, str], ObservableList]:
+        """The funnel's target choices, and their option list shared by every page."""
+        options: dict[int, str] = {0: "All targets"}
+        options.update({r.target_id: _funnel_label(r) for r in self.funnel if r.target_id})
+        return options, charts.shared_options(options)
+
     def figure(
         self, kind: str, key: Hashable, build: Callable[[], charts.Figure]
     ) -> ObservableDict:
@@ -186,13 +194,10 @@ class Charts:
                 EMPTY.figure("throughput", None, lambda: charts.throughput_figure([], None))
             )
             with ui.column().classes("w-full"):
-                self.target = (
-                    ui.select(
-                        {0: "All targets"}, value=0, label="Target", on_change=self.show_funnel
-                    )
-                    .classes("w-72 max-w-full")
-                    .mark("funnel-target")
+                self.target = charts.SharedOptionsSelect(
+                    *EMPTY.target_options, value=0, label="Target", on_change=self.show_funnel
                 )
+                self.target.classes("w-72 max-w-full").mark("funnel-target")
                 self.funnel = ui.plotly(
                     EMPTY.figure("funnel", None, lambda: charts.funnel_figure(None))
                 )
@@ -214,11 +219,9 @@ class Charts:
                                  lambda: charts.throughput_figure(data.points, zone))  # fmt: skip
             self.throughput.update_figure(figure)
         if old is EMPTY or old.funnel != data.funnel:
-            options: dict[int, str] = {0: "All targets"}
-            options.update({r.target_id: _funnel_label(r) for r in data.funnel if r.target_id})
-            self.target.set_options(
-                options, value=self.target.value if self.target.value in options else 0
-            )
+            options, option_list = data.target_options
+            value = self.target.value if self.target.value in options else 0
+            self.target.show_options(options, option_list, value)
             self.show_funnel()
         if old is EMPTY or old.targets != data.targets:
             self.heatmap.update_figure(
