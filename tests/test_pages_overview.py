@@ -266,6 +266,38 @@ async def test_a_snapshot_updates_the_cards_in_place_without_recreating_them(
     assert {e.id for e in user.find(ui.button).elements} == buttons
 
 
+def identified(plot: ui.plotly) -> int:
+    """The businesses a throughput chart shows as identified, over all its hours."""
+    return sum(plot.figure["data"][0]["y"]) if plot.figure["data"] else 0
+
+
+async def test_open_overviews_charts_follow_a_change_with_one_read_for_all_of_them(
+    user: User,
+    admin: SignedIn,
+    app_runtime: Runtime,
+    bus: LiveBus[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dashboard.pages import overview
+
+    monkeypatch.setattr(overview, "CHART_SECONDS", 0.5)
+    monkeypatch.setattr(overview, "CHART_CHECK_SECONDS", 0.1)
+    plots = []
+    for _ in range(2):
+        await open_overview(user)
+        plots.append(
+            next(p for p in user.find(ui.plotly).elements if "Throughput" in str(p.figure))
+        )
+    charts = overview.shared_charts()
+    await asyncio.sleep(1.0)  # both pages have drawn their charts; the interval has passed
+    reads = charts.reads
+    assert [identified(p) for p in plots] == [0, 0]
+    await commit(app_runtime, INSERT_BUSINESS, "place-chart")
+    await settle(lambda: _async([identified(p) for p in plots] == [1, 1]), timeout=5)
+    assert charts.reads == reads + 1  # both pages were brought up to date by one read
+    assert plots[0].figure is plots[1].figure
+
+
 async def test_recent_logs_show_newest_first_and_old_lines_stay_as_they_were(
     user: User, admin: SignedIn, app_runtime: Runtime, bus: LiveBus[Any]
 ) -> None:

@@ -286,7 +286,6 @@ class RunsCard:
     def __init__(self, runs: Sequence[AutomationRun], zone: ZoneInfo | None, prefix: str) -> None:
         self.zone, self.prefix = zone, prefix
         self.block = Block(self.render(runs), "runs-card", "runs-list", card=True)
-        self.block.element.classes("lg:col-span-2")
 
     def render(self, runs: Sequence[AutomationRun]) -> str:
         rows = [run_row(run, self.zone, self.prefix) for run in runs]

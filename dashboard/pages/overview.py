@@ -5,24 +5,25 @@ charts.
 The cards are drawn once per page and updated in place from the live bus's shared
 snapshot (no query per browser, no element rebuilt: only html blocks whose content
 changed are sent; see `dashboard/components/cards.py`). The charts stay off that
-path: every `CHART_CHECK_SECONDS` a page that saw a change since its charts' data was read asks
-for it again, the data is read at most once every `CHART_SECONDS` for the whole
-process and shared by every open overview, and a figure goes to a browser only when
-it changed. Commands are re-checked against the session when clicked; stop and reset
-stale first say what they touch and ask for a fresh code.
+path: a page that saw a change is brought up to date `CHART_CHECK_SECONDS` later by
+one task for the whole process (no timer per page), the data is read at most once
+every `CHART_SECONDS` and shared by every open overview, and a figure goes to a
+browser only when it changed. Commands are re-checked against the session when
+clicked; stop and reset stale first say what they touch and ask for a fresh code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 from nicegui.observables import ObservableDict, ObservableList
 
 from dashboard.backends.base import BackendError, Order
@@ -132,13 +133,35 @@ class ChartData:
 
 class SharedCharts:
     """The charts' data, read at most once every CHART_SECONDS for the whole process
-    (every open overview shares it), so chart queries do not grow with admins."""
+    (every open overview shares it), so chart queries do not grow with admins.
+
+    `follow(panel)` brings a page's charts up to date after a change: one task for the
+    whole process (no timer per page) waits CHART_CHECK_SECONDS, or until the interval
+    allows the next read, then updates every page that saw a change meanwhile."""
 
     def __init__(self) -> None:
         self.data: ChartData | None = None
         self.read_at = 0.0
         self.reads = 0
         self._lock = asyncio.Lock()
+        self._waiting: weakref.WeakSet[Charts] = weakref.WeakSet()
+        self._follower: asyncio.Task[None] | None = None
+
+    def follow(self, panel: Charts) -> None:
+        self._waiting.add(panel)
+        if self._follower is None or self._follower.done():
+            self._follower = background_tasks.create(self._catch_up(), name="overview charts")
+
+    async def _catch_up(self) -> None:
+        while self._waiting:
+            wait = self.read_at + CHART_SECONDS - time.monotonic()
+            await asyncio.sleep(max(CHART_CHECK_SECONDS, wait))
+            panels = list(self._waiting)
+            self._waiting.clear()
+            for panel in panels:
+                if not panel.client.is_deleted:
+                    with panel.client:
+                        await panel.reload()
 
     async def get(self, force: bool = False) -> ChartData:
         async with self._lock:  # one reader; the others wait and share its result
@@ -183,28 +206,29 @@ class Charts:
 
     A figure is sent to the browser only when its data changed: hourly bars mostly
     change in place (the current hour grows), which plotly's extendTraces cannot
-    express, so an unchanged chart costs nothing and a changed one is sent whole."""
+    express, so an unchanged chart costs nothing and a changed one is sent whole.
+
+    The charts are cells of the caller's six-column grid (no wrappers of their own):
+    throughput on the left over two rows, the target select above the funnel on the
+    right, the heat map across."""
 
     def __init__(self) -> None:
+        self.client = ui.context.client
         self.zone = current_zone()
         self.shown = EMPTY
         self.read_at = 0.0
-        with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-2 gap-4"):
-            self.throughput = ui.plotly(
-                EMPTY.figure("throughput", None, lambda: charts.throughput_figure([], None))
-            )
-            with ui.column().classes("w-full"):
-                self.target = charts.SharedOptionsSelect(
-                    *EMPTY.target_options, value=0, label="Target", on_change=self.show_funnel
-                )
-                self.target.classes("w-72 max-w-full").mark("funnel-target")
-                self.funnel = ui.plotly(
-                    EMPTY.figure("funnel", None, lambda: charts.funnel_figure(None))
-                )
-                self.funnel.classes("w-full")
+        self.throughput = ui.plotly(
+            EMPTY.figure("throughput", None, lambda: charts.throughput_figure([], None))
+        ).classes("col-span-full lg:col-span-3 lg:row-span-2")
+        self.target = charts.SharedOptionsSelect(
+            *EMPTY.target_options, value=0, label="Target", on_change=self.show_funnel
+        )
+        self.target.classes("col-span-full lg:col-span-3 w-72 max-w-full").mark("funnel-target")
+        self.funnel = ui.plotly(EMPTY.figure("funnel", None, lambda: charts.funnel_figure(None)))
+        self.funnel.classes("col-span-full lg:col-span-3")
         self.heatmap = ui.plotly(
             EMPTY.figure("heatmap", None, lambda: charts.heatmap_figure([]))
-        ).classes("w-full")
+        ).classes("col-span-full")
 
     async def reload(self, force: bool = False) -> None:
         shared = shared_charts()
@@ -246,10 +270,13 @@ class OverviewCards:
             self.identification = cards.IdentificationCard(snapshot.identification)
             self.status: dict[str, cards.StatusCard] = {}
             self._show_status(snapshot)
-        with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-3"):
+        with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-6") as self.lower:
             self.config = cards.ConfigCard(snapshot.config, zone, prefix)
+            self.config.block.element.classes("lg:col-span-2")
             self.runs = cards.RunsCard(snapshot.runs, zone, prefix)
-        self.logs = cards.LogsCard(snapshot.recent_logs, zone, prefix)
+            self.runs.block.element.classes("lg:col-span-4")
+            self.logs = cards.LogsCard(snapshot.recent_logs, zone, prefix)
+            self.logs.block.element.classes("col-span-full")
 
     def show(self, snapshot: DashboardSnapshot) -> None:
         self.queue.show(snapshot.queue)
@@ -278,17 +305,13 @@ async def overview_page() -> None:
     with frame("Overview", "/"):
         snapshot = await live.current_snapshot()
         view = OverviewCards(snapshot, current_zone(), path_prefix())
-        panel = Charts()
-        changed_at = [time.monotonic()]
+        with view.lower:
+            panel = Charts()
+        followed = shared_charts()
 
         def render(snapshot: DashboardSnapshot) -> None:
             view.show(snapshot)
-            changed_at[0] = time.monotonic()
-
-        async def follow_charts() -> None:
-            if changed_at[0] > panel.read_at:  # a change since the data shown was read
-                await panel.reload()
+            followed.follow(panel)  # the charts catch up with the change soon after
 
         live.on_snapshot(render)  # no await since the snapshot was taken: nothing missed
-        ui.timer(CHART_CHECK_SECONDS, follow_charts)
         await panel.reload()
