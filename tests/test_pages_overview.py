@@ -266,6 +266,29 @@ async def test_a_snapshot_updates_the_cards_in_place_without_recreating_them(
     assert {e.id for e in user.find(ui.button).elements} == buttons
 
 
+CARDS = ("queue-card", "identification-card", "config-card", "runs-card", "logs-card")
+
+
+def card_strings(user: User) -> list[str]:
+    """The content of each display card's block on the current page."""
+    return [block.content for card in CARDS for block in card_blocks(user, card)]
+
+
+async def test_open_overviews_hold_one_rendered_string_per_card_and_snapshot(
+    user: User, admin: SignedIn, app_runtime: Runtime, bus: LiveBus[Any]
+) -> None:
+    await open_overview(user)
+    first = card_strings(user)
+    await open_overview(user)
+    assert all(a is b for a, b in zip(first, card_strings(user), strict=True))
+    await commit(app_runtime, INSERT_BUSINESS, "place-shared")
+    await settle(lambda: _async(fact(user, "queue-card", "queued") == "1"))
+    second = card_strings(user)
+    assert second[0] is not first[0]  # the queue card changed...
+    await open_overview(user)  # ...and a page opened now holds the string the others show
+    assert all(a is b for a, b in zip(second, card_strings(user), strict=True))
+
+
 def identified(plot: ui.plotly) -> int:
     """The businesses a throughput chart shows as identified, over all its hours."""
     return sum(plot.figure["data"][0]["y"]) if plot.figure["data"] else 0

@@ -8,8 +8,10 @@ updates it. What a card only displays (title, facts, badges, run rows, log lines
 rendered as ONE escaped `ui.html` block per card, not an element per label: every
 NiceGUI element costs each open page about 4.5 KB of server memory, and a card of
 labels was 10-40 of them. `Block.show` sends the block only when its rendered string
-changed, so an unchanged snapshot sends nothing. Command buttons are real elements,
-created once and never replaced. Every value goes through `html.escape`.
+changed, so an unchanged snapshot sends nothing. A card's string is rendered once per
+snapshot (and zone and mount prefix) for every open page, which all hold that one
+string (`shared_render`). Command buttons are real elements, created once and never
+replaced. Every value goes through `html.escape`.
 """
 
 from __future__ import annotations
@@ -61,6 +63,30 @@ LOG_LINE = "log-line w-full font-mono text-sm whitespace-pre-wrap break-all"
 #: A display-only card is its html block itself, styled as a Quasar card (one element,
 #: not a `ui.card` around a block); Tailwind's layer wins over Quasar's, dark mode too.
 CARD = "q-card nicegui-card w-full dark:bg-[var(--q-dark)] dark:text-white"
+
+
+#: The last string each card rendered, per (card, zone, mount prefix), with the snapshot
+#: part it came from: pages showing the same snapshot share one string and one render.
+_RENDERED: dict[tuple[str, str, str], tuple[object, str]] = {}
+RENDERED_KEYS = 256  # zones x prefixes in use; past that the cache starts again
+
+
+def shared_render(
+    card: str, zone: ZoneInfo | None, prefix: str, data: object, render: Callable[[], str]
+) -> str:
+    """`render()`, or the string already rendered from this very `data` object (the live
+    bus hands every page the same snapshot) for the same card, zone and prefix."""
+    key = (card, zone.key if zone else "", prefix)
+    found = _RENDERED.get(key)
+    if found is not None and found[0] is data:
+        return found[1]
+    if len(_RENDERED) >= RENDERED_KEYS:
+        _RENDERED.clear()
+    content = render()
+    if found is not None and found[1] == content:
+        content = found[1]  # an equal string from an earlier snapshot: keep the one pages hold
+    _RENDERED[key] = (data, content)
+    return content
 
 
 class Block:
@@ -122,14 +148,17 @@ def queue_facts(queue: QueueStatistics) -> Facts:
 
 class QueueCard:
     def __init__(self, queue: QueueStatistics) -> None:
-        self.block = Block(self.render(queue), "queue-card", card=True)
+        self.block = Block(self.shared(queue), "queue-card", card=True)
 
     @staticmethod
     def render(queue: QueueStatistics) -> str:
         return title("Queue") + facts_html(queue_facts(queue))
 
+    def shared(self, queue: QueueStatistics) -> str:
+        return shared_render("queue", None, "", queue, lambda: self.render(queue))
+
     def show(self, queue: QueueStatistics) -> None:
-        self.block.show(self.render(queue))
+        self.block.show(self.shared(queue))
 
 
 def identification_facts(progress: IdentificationProgress) -> Facts:
@@ -160,7 +189,7 @@ def progress_bar(percent: float) -> str:
 
 class IdentificationCard:
     def __init__(self, progress: IdentificationProgress) -> None:
-        self.block = Block(self.render(progress), "identification-card", card=True)
+        self.block = Block(self.shared(progress), "identification-card", card=True)
 
     @staticmethod
     def render(progress: IdentificationProgress) -> str:
@@ -171,8 +200,11 @@ class IdentificationCard:
             + facts_html(identification_facts(progress))
         )
 
+    def shared(self, progress: IdentificationProgress) -> str:
+        return shared_render("identification", None, "", progress, lambda: self.render(progress))
+
     def show(self, progress: IdentificationProgress) -> None:
-        self.block.show(self.render(progress))
+        self.block.show(self.shared(progress))
 
 
 def status_facts(status: ProcessStatus, zone: ZoneInfo | None) -> Facts:
@@ -200,7 +232,7 @@ class StatusCard:
         self.zone = zone
         card = ui.card().classes("w-full flex-row flex-wrap items-start gap-1")
         with card.mark(f"status-card-{status.process}") as self.card:
-            self.block = Block(self.render(status), f"status-facts-{status.process}")
+            self.block = Block(self.shared(status), f"status-facts-{status.process}")
             self.block.element.classes("mb-2")
             for command, label, icon in COMMANDS:
                 danger = command in ("stop", "reset_stale")
@@ -222,8 +254,12 @@ class StatusCard:
             parts.append(f'<div class="text-sm italic">{escape(status.message)}</div>')
         return "".join(parts)
 
+    def shared(self, status: ProcessStatus) -> str:
+        card = f"status-{status.process}"
+        return shared_render(card, self.zone, "", status, lambda: self.render(status))
+
     def show(self, status: ProcessStatus) -> None:
-        self.block.show(self.render(status))
+        self.block.show(self.shared(status))
 
 
 def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:
@@ -244,14 +280,17 @@ def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:
 class ConfigCard:
     def __init__(self, config: AutomationConfig, zone: ZoneInfo | None, prefix: str) -> None:
         self.zone, self.prefix = zone, prefix
-        self.block = Block(self.render(config), "config-card", card=True)
+        self.block = Block(self.shared(config), "config-card", card=True)
 
     def render(self, config: AutomationConfig) -> str:
         head = title("Config", ("edit", f"{self.prefix}/config"))
         return head + facts_html(config_facts(config, self.zone))
 
+    def shared(self, config: AutomationConfig) -> str:
+        return shared_render("config", self.zone, self.prefix, config, lambda: self.render(config))
+
     def show(self, config: AutomationConfig) -> None:
-        self.block.show(self.render(config))
+        self.block.show(self.shared(config))
 
 
 def _run_counts(run: AutomationRun) -> str:
@@ -285,15 +324,18 @@ def rows_html(rows: Sequence[str], empty: str) -> str:
 class RunsCard:
     def __init__(self, runs: Sequence[AutomationRun], zone: ZoneInfo | None, prefix: str) -> None:
         self.zone, self.prefix = zone, prefix
-        self.block = Block(self.render(runs), "runs-card", "runs-list", card=True)
+        self.block = Block(self.shared(runs), "runs-card", "runs-list", card=True)
 
     def render(self, runs: Sequence[AutomationRun]) -> str:
         rows = [run_row(run, self.zone, self.prefix) for run in runs]
         head = title("Latest runs", ("all runs", f"{self.prefix}/runs"))
         return head + rows_html(rows, "No runs yet")
 
+    def shared(self, runs: Sequence[AutomationRun]) -> str:
+        return shared_render("runs", self.zone, self.prefix, runs, lambda: self.render(runs))
+
     def show(self, runs: Sequence[AutomationRun]) -> None:
-        self.block.show(self.render(runs))
+        self.block.show(self.shared(runs))
 
 
 class LogsCard:
@@ -301,12 +343,15 @@ class LogsCard:
 
     def __init__(self, lines: Sequence[AutomationLog], zone: ZoneInfo | None, prefix: str) -> None:
         self.zone, self.prefix = zone, prefix
-        self.block = Block(self.render(lines), "logs-card", "logs-list", card=True)
+        self.block = Block(self.shared(lines), "logs-card", "logs-list", card=True)
 
     def render(self, lines: Sequence[AutomationLog]) -> str:
         newest = sorted(lines, key=lambda line: line.id, reverse=True)
         head = title("Recent logs", ("all logs", f"{self.prefix}/logs"))
         return head + rows_html([log_row(line, self.zone) for line in newest], "No log lines yet")
 
+    def shared(self, lines: Sequence[AutomationLog]) -> str:
+        return shared_render("logs", self.zone, self.prefix, lines, lambda: self.render(lines))
+
     def show(self, lines: Sequence[AutomationLog]) -> None:
-        self.block.show(self.render(lines))
+        self.block.show(self.shared(lines))
