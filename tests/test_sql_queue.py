@@ -106,6 +106,53 @@ async def test_deploying_with_a_wrong_token_is_a_lost_claim(backend: PostgresBac
     assert err.value.code == "55000" and "claim lost" in err.value.message
 
 
+async def test_only_the_claims_own_transaction_commits_asynchronously(
+    backend: PostgresBackend,
+) -> None:
+    await add_businesses(backend, 1)
+    service = "select set_config('role', 'service_role', true)"
+    async with backend.owner() as conn:
+        await conn.execute(service)
+        cur = await conn.execute("select id from public.claim_next_business('w')")
+        assert await cur.fetchone() is not None
+        cur = await conn.execute("select current_setting('synchronous_commit') as mode")
+        assert await cur.fetchone() == {"mode": "off"}
+    async with backend.owner() as conn:
+        await conn.execute(service)
+        await conn.execute("select public.get_queue_statistics()")
+        cur = await conn.execute("select current_setting('synchronous_commit') as mode")
+        assert await cur.fetchone() == {"mode": "on"}
+
+
+async def test_a_claim_forgotten_by_a_crash_is_claimed_again_and_its_finish_refused(
+    backend: PostgresBackend,
+) -> None:
+    [business_id] = await add_businesses(backend, 1)
+    lost = await queue.claim_next_business(backend, "worker-1")
+    assert lost is not None and lost.claim_token is not None
+    # what recovery leaves when the claim's commit never reached the disk
+    async with backend.owner() as conn:
+        await conn.execute(
+            "update public.pipeline_businesses set status = 'queued', claimed_by = null,"
+            " claim_token = null, started_at = null, attempts = 0 where id = %s",
+            [business_id],
+        )
+    again = await queue.claim_next_business(backend, "worker-2")
+    assert again is not None and again.id == business_id and again.attempts == 1
+    with pytest.raises(BackendError) as err:
+        await queue.mark_business_deployed(backend, business_id, "u/{uuid}", lost.claim_token)
+    assert err.value.code == "55000"
+    assert again.claim_token is not None
+    site = await queue.mark_business_deployed(backend, business_id, "u/{uuid}", again.claim_token)
+    assert site.pipeline_business_id == business_id
+    async with backend.owner() as conn:
+        cur = await conn.execute(
+            "select count(*) as n from public.qualified_businesses where pipeline_business_id = %s",
+            [business_id],
+        )
+        assert await cur.fetchone() == {"n": 1}
+
+
 async def test_a_failure_is_requeued_until_max_attempts_then_failed(
     backend: PostgresBackend,
 ) -> None:
