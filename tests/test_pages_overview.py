@@ -14,6 +14,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
+from dashboard.components.cards import CommandButton
 from dashboard.data.automation import log_automation_event, report_automation_heartbeat
 from dashboard.live.bus import LiveBus
 from dashboard.live.service import start_live, stop_live
@@ -255,7 +256,8 @@ async def test_a_snapshot_updates_the_cards_in_place_without_recreating_them(
     await open_overview(user)
     assert fact(user, "queue-card", "queued") == "0"
     before = {block.id: block.content for block in card_blocks(user, "queue-card")}
-    buttons = {e.id for e in user.find(ui.button).elements}
+    buttons = {e.id for e in user.find(CommandButton).elements}
+    assert len(buttons) == 12  # six commands for each of the two processes
     for n in (1, 2):  # two snapshots, each changing the count
         await commit(app_runtime, INSERT_BUSINESS, f"place-{n}")
         await settle(lambda n=n: _async(fact(user, "queue-card", "queued") == str(n)))
@@ -263,7 +265,7 @@ async def test_a_snapshot_updates_the_cards_in_place_without_recreating_them(
     after = {block.id: block.content for block in card_blocks(user, "queue-card")}
     assert after.keys() == before.keys()  # the same elements, their content changed
     assert all(after[key] != before[key] for key in before)
-    assert {e.id for e in user.find(ui.button).elements} == buttons
+    assert {e.id for e in user.find(CommandButton).elements} == buttons
 
 
 CARDS = ("queue-card", "identification-card", "config-card", "runs-card", "logs-card")

@@ -17,6 +17,7 @@ replaced. Every value goes through `html.escape`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -224,6 +225,20 @@ def stale_text(status: ProcessStatus) -> str:
     )
 
 
+class CommandButton(ui.element):
+    """A Quasar button with only what a command needs: label, icon, colour and one click
+    handler. A `ui.button` also keeps bindable text, icon, colour and enabled state and
+    waiters for `clicked()`: about 1.9 KB more per button on every open page."""
+
+    def __init__(
+        self, label: str, icon: str, color: str, on_click: Callable[[], Awaitable[None]]
+    ) -> None:
+        super().__init__("q-btn")
+        self.props.update({"label": label, "icon": icon, "color": color})
+        self.props("dense no-caps")
+        self.on("click", lambda _: on_click(), [])
+
+
 class StatusCard:
     """One process: state badge, stale banner, facts and message (one block), and its
     command buttons (real elements, wrapping in the card itself: no row element)."""
@@ -236,12 +251,12 @@ class StatusCard:
             self.block.element.classes("mb-2")
             for command, label, icon in COMMANDS:
                 danger = command in ("stop", "reset_stale")
-                ui.button(
+                CommandButton(
                     label,
-                    icon=icon,
-                    color="negative" if danger else "primary",
-                    on_click=lambda _, c=command: on_command(status.process, c),
-                ).props("dense no-caps").mark(f"cmd-{status.process}-{command}")
+                    icon,
+                    "negative" if danger else "primary",
+                    partial(on_command, status.process, command),
+                ).mark(f"cmd-{status.process}-{command}")
 
     def render(self, status: ProcessStatus) -> str:
         state = badge(status.state, STATE_COLOURS.get(status.state, "grey"))
