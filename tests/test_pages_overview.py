@@ -146,6 +146,19 @@ async def test_a_page_left_open_after_logout_cannot_act(
     assert await commands(app_runtime) == []
 
 
+async def test_a_page_left_open_goes_to_the_login_page_soon_after_a_logout_elsewhere(
+    user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard.auth import ui as auth_ui
+
+    monkeypatch.setattr(auth_ui, "SESSION_WATCH_SECONDS", 0.2)
+    await open_overview(user)
+    await asyncio.sleep(0.5)  # a few watch rounds while the session holds
+    await user.should_see(marker="cmd-implementation-pause")
+    await admin.sign_out()
+    await user.should_see(marker="password", retries=30)
+
+
 async def test_open_overviews_share_one_chart_read_per_interval(
     user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:
@@ -178,13 +191,15 @@ async def test_every_overview_shares_one_list_of_funnel_targets_and_a_pick_shows
     from dashboard.pages.overview import shared_charts
 
     await commit(app_runtime, TARGETS)
+    labels = ["All targets", "baker in Bath, England", "florist in York, England"]
     await open_overview(user)
     (first,) = user.find(marker="funnel-target").elements
-    labels = ["All targets", "baker in Bath, England", "florist in York, England"]
-    assert isinstance(first, ui.select) and list(first.options.values()) == labels
+    assert isinstance(first, ui.select)
+    await settle(lambda: _async(list(first.options.values()) == labels))  # charts drawn
     await open_overview(user)  # a second page gets the very same option list, not a copy
     (second,) = user.find(marker="funnel-target").elements
     assert isinstance(second, ui.select) and second is not first
+    await settle(lambda: _async(list(second.options.values()) == labels))
     assert second.props["options"] is first.props["options"]
     assert [o["label"] for o in second.props["options"]] == labels
     york = next(key for key, label in second.options.items() if label.startswith("florist"))

@@ -6,20 +6,29 @@ codes with copy and download buttons.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+import weakref
 from collections.abc import Awaitable, Callable
 
 import qrcode
 import qrcode.image.svg
-from nicegui import ui
+from nicegui import background_tasks, ui
+from nicegui.client import Client
 
 from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session
 from dashboard.auth.provider import AuthError
 from dashboard.auth.sessions import AdminSession
 
+log = logging.getLogger(__name__)
+
 #: How often an open page asks whether its session still holds (read only, no touch).
 SESSION_WATCH_SECONDS = 30.0
+
+_watched: weakref.WeakSet[Client] = weakref.WeakSet()
+_watcher: list[asyncio.Task[None]] = []
 
 
 def logout_button() -> None:
@@ -27,6 +36,8 @@ def logout_button() -> None:
 
     Also watches the session, so a page left open goes to the login page soon after a
     logout elsewhere or a timeout (actions are refused at once by `require_admin`).
+    A plain Quasar button (one element, lighter than `ui.button`) and no timer: every
+    page carries the header, so both would cost every open page (see `watch_session`).
     """
 
     async def log_out() -> None:
@@ -35,14 +46,38 @@ def logout_button() -> None:
             await get_auth().logout(session, page_meta())
         ui.navigate.to("/logout")
 
-    async def watch() -> None:
-        if await page_session(touch=False) is None:
-            ui.navigate.to("/login")
+    button = ui.element("q-btn").props("flat color=white id=logout data-testid=logout")
+    button.props.update({"label": "Log out", "icon": "logout"})
+    button.on("click", log_out, []).mark("logout")
+    watch_session()
 
-    ui.button("Log out", icon="logout", on_click=log_out).props(
-        "flat color=white id=logout data-testid=logout"
-    ).mark("logout")
-    ui.timer(SESSION_WATCH_SECONDS, watch)
+
+def watch_session() -> None:
+    """Send this page to the login page soon after its session ends. One task for the
+    whole process checks every watched page once per SESSION_WATCH_SECONDS, spread over
+    the interval (a timer per page would cost each page an element and a task)."""
+    _watched.add(ui.context.client)
+    running = _watcher[0] if _watcher else None
+    if running is None or running.done() or running.get_loop() is not asyncio.get_running_loop():
+        _watcher[:] = [background_tasks.create(_watch_sessions(), name="watch sessions")]
+
+
+async def _watch_sessions() -> None:
+    while _watched:
+        pages = list(_watched)
+        for client in pages:
+            await asyncio.sleep(SESSION_WATCH_SECONDS / len(pages))
+            if client.is_deleted:
+                continue
+            with client:
+                try:
+                    session = await page_session(touch=False)
+                except Exception:  # the database is away: the next round asks again
+                    log.exception("session watch of an open page failed")
+                    continue
+                if session is None:
+                    _watched.discard(client)
+                    ui.navigate.to("/login")
 
 
 def code_input(label: str, testid: str, *, autofocus: bool = False) -> ui.input:
