@@ -289,7 +289,9 @@ def test_everything_in_public_has_a_comment(catalog: psycopg.Connection[Any]) ->
         " and obj_description(p.oid, 'pg_proc') is null"
         " union all select t.tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid"
         " where c.relnamespace = 'public'::regnamespace and not t.tgisinternal"
-        " and t.tgname not like 'cs_realtime_%' and obj_description(t.oid, 'pg_trigger') is null",
+        " and t.tgname not like 'cs_realtime_%' and obj_description(t.oid, 'pg_trigger') is null"
+        " union all select t.typname from pg_type t where t.typnamespace = 'public'::regnamespace"
+        " and t.typtype = 'd' and obj_description(t.oid, 'pg_type') is null",
     )
     assert missing == []
 

@@ -192,3 +192,45 @@ async def test_statistics_count_every_status_and_the_last_hour(backend: Postgres
     assert stats.throughput.last_hour.identified == 4
     assert stats.throughput.last_hour.deployed == 1 and stats.throughput.last_day.deployed == 1
     assert stats.oldest_queued_at is not None and stats.oldest_queued_age_seconds is not None
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "domain"),
+    [
+        ("name", "   ", "required_text_300"),
+        ("place_id", "p" * 301, "required_text_300"),
+        ("city", "", "required_text_200"),
+        ("status", "bogus", "pipeline_status"),
+        ("priority", 1001, "queue_priority"),
+        ("rating", 5.5, "star_rating"),
+        ("attempts", -1, "non_negative_integer"),
+    ],
+)
+async def test_the_columns_rules_hold_on_insert_and_on_update(
+    backend: PostgresBackend, column: str, value: object, domain: str
+) -> None:
+    """The rules live in domains (checked when a column is written), not table CHECKs."""
+    [business_id] = await add_businesses(backend, 1)
+    columns = {"place_id": "rule-1", "name": "N", "category": "c", "city": "C", "region": "R"}
+    columns[column] = value  # type: ignore[assignment]
+    names = ", ".join(columns)
+    with pytest.raises(BackendError) as err:
+        async with backend.owner() as conn:
+            await conn.execute(
+                f"insert into public.pipeline_businesses ({names})"
+                f" values ({', '.join(['%s'] * len(columns))})",
+                list(columns.values()),
+            )
+    assert err.value.code == "23514" and domain in err.value.message
+    with pytest.raises(BackendError) as err:
+        async with backend.owner() as conn:
+            await conn.execute(
+                f"update public.pipeline_businesses set {column} = %s where id = %s",
+                [value, business_id],
+            )
+    assert err.value.code == "23514" and domain in err.value.message
+    async with backend.owner() as conn:
+        cur = await conn.execute(
+            "select count(*) as n, min(status) as status from public.pipeline_businesses"
+        )
+        assert await cur.fetchone() == {"n": 1, "status": "queued"}
