@@ -79,4 +79,5 @@ async def reconcile_page() -> None:
                 "flat no-caps"
             )
         await body()
-        ui.timer(RECHECK_SECONDS, body.refresh)
+        # Not at once as well: the list was just read, and a refresh empties it while it reads.
+        ui.timer(RECHECK_SECONDS, body.refresh, immediate=False)
