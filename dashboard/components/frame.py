@@ -171,14 +171,16 @@ class Header:
 
 @contextmanager
 def frame(title: str, active: str = "/") -> Iterator[None]:
-    """Lay out one page: header, live banner, then the caller's body in a wide column."""
+    """Lay out one page: header, live banner, then the caller's body in the page's
+    content column (centred, at most 2xl wide)."""
     storage = app.storage.user
     storage.setdefault("dark_mode", False)
     app.storage.client["zone"] = zone_for(storage.get("time_mode"), storage.get("browser_tz"))
     dark = ui.dark_mode(bool(storage["dark_mode"]))
     ui.page_title(f"{title} · {PRODUCT}")
     Header(active, dark)
+    # The page's own content column holds banner, title and body: no wrapper element.
+    ui.context.client.content.classes("w-full max-w-screen-2xl mx-auto p-8 gap-4")
     live.banner()
-    with ui.column().classes("w-full max-w-screen-2xl mx-auto p-4 gap-4"):
-        ui.label(title).classes("text-2xl font-semibold")
-        yield
+    ui.label(title).classes("text-2xl font-semibold")
+    yield
