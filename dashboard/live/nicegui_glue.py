@@ -13,12 +13,14 @@ Three ways for a page to follow the bus, none of which keeps a dead browser aliv
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from html import escape
 from typing import Any
 
 from nicegui import binding, context, ui
 from nicegui.client import Client
+from nicegui.slot import Slot
 
 from dashboard.live.bus import FetchRows, LiveBus, RowBatch, Subscription
 from dashboard.live.source import Change
@@ -60,6 +62,7 @@ def attach(bus: LiveBus[Any]) -> list[Subscription]:
 
     def on_status(connected: bool) -> None:
         live.connected = connected
+        _follow_status(connected)
 
     return [bus.on_snapshot(on_snapshot), bus.on_status(on_status)]
 
@@ -118,13 +121,42 @@ SPINNER = (
 )
 
 
-def reconnecting_banner() -> ui.element:
-    """A banner shown while the live subscription is down, hidden once it is live again.
+#: Where each open page shows its banner (the slot and position it asked from), and the
+#: banner while it is shown. Nothing is kept for a page once its client is gone.
+_banner_places: weakref.WeakKeyDictionary[Client, tuple[Slot, int]] = weakref.WeakKeyDictionary()
+_banners: weakref.WeakKeyDictionary[Client, ui.element] = weakref.WeakKeyDictionary()
 
-    One html element (spinner and text inside it), not a row of three: every page holds it."""
-    banner = ui.html(f"{SPINNER}<span>{escape(BANNER_TEXT)}</span>", sanitize=False)
-    return (
-        banner.classes("w-full flex items-center gap-2 px-4 py-2 bg-amber-600 text-white")
-        .props('role=status aria-live=polite data-testid="reconnecting-banner"')
-        .bind_visibility_from(live, "connected", backward=lambda c: not c)
-    )
+
+def reconnecting_banner() -> None:
+    """A banner shown here while the live subscription is down, gone once it is live again.
+
+    The banner exists only while it is shown (one html element, spinner and text inside
+    it): a hidden element on every open page would cost each page ~4.5 KB for nothing."""
+    client, slot = context.client, context.slot
+    _banner_places[client] = (slot, len(slot.children))
+    if not live.connected:
+        _show_banner(client)
+
+
+def _show_banner(client: Client) -> None:
+    slot, index = _banner_places[client]
+    shown = _banners.get(client)
+    if slot.parent.is_deleted or (shown is not None and not shown.is_deleted):
+        return
+    with slot:
+        banner = ui.html(f"{SPINNER}<span>{escape(BANNER_TEXT)}</span>", sanitize=False)
+    banner.classes("w-full flex items-center gap-2 px-4 py-2 bg-amber-600 text-white")
+    banner.props('role=status aria-live=polite data-testid="reconnecting-banner"')
+    _banners[client] = banner.move(target_index=index, target_slot=slot.name)
+
+
+def _follow_status(connected: bool) -> None:
+    """Show or remove the banner of every open page that asked for one."""
+    for client in list(_banner_places):
+        if client.is_deleted:
+            continue
+        if not connected:
+            with client:
+                _show_banner(client)
+        elif (banner := _banners.pop(client, None)) is not None and not banner.is_deleted:
+            banner.delete()
