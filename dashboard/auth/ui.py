@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import heapq
+import itertools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -27,7 +29,9 @@ log = logging.getLogger(__name__)
 #: How often an open page asks whether its session still holds (read only, no touch).
 SESSION_WATCH_SECONDS = 30.0
 
-_watched: weakref.WeakSet[Client] = weakref.WeakSet()
+#: Open pages whose session is watched: (when to check next, order, the page's client).
+_due: list[tuple[float, int, weakref.ref[Client]]] = []
+_order = itertools.count()
 _watcher: list[asyncio.Task[None]] = []
 
 
@@ -53,31 +57,36 @@ def logout_button() -> None:
 
 
 def watch_session() -> None:
-    """Send this page to the login page soon after its session ends. One task for the
-    whole process checks every watched page once per SESSION_WATCH_SECONDS, spread over
-    the interval (a timer per page would cost each page an element and a task)."""
-    _watched.add(ui.context.client)
+    """Send this page to the login page soon after its session ends: it is checked every
+    SESSION_WATCH_SECONDS from now on by one task for the whole process (a timer per page
+    would cost every open page an element and a task)."""
+    loop = asyncio.get_running_loop()
+    heapq.heappush(
+        _due, (loop.time() + SESSION_WATCH_SECONDS, next(_order), weakref.ref(ui.context.client))
+    )
     running = _watcher[0] if _watcher else None
-    if running is None or running.done() or running.get_loop() is not asyncio.get_running_loop():
+    if running is None or running.done() or running.get_loop() is not loop:
         _watcher[:] = [background_tasks.create(_watch_sessions(), name="watch sessions")]
 
 
 async def _watch_sessions() -> None:
-    while _watched:
-        pages = list(_watched)
-        for client in pages:
-            await asyncio.sleep(SESSION_WATCH_SECONDS / len(pages))
-            if client.is_deleted:
+    loop = asyncio.get_running_loop()
+    while _due:
+        await asyncio.sleep(max(0.0, _due[0][0] - loop.time()))
+        _, order, page = heapq.heappop(_due)  # pages added meanwhile are due later
+        client = page()
+        if client is None or client.is_deleted:
+            continue
+        with client:
+            try:
+                ended = await page_session(touch=False) is None
+            except Exception:  # the database is away: ask again next time
+                log.exception("session watch of an open page failed")
+                ended = False
+            if ended:
+                ui.navigate.to("/login")
                 continue
-            with client:
-                try:
-                    session = await page_session(touch=False)
-                except Exception:  # the database is away: the next round asks again
-                    log.exception("session watch of an open page failed")
-                    continue
-                if session is None:
-                    _watched.discard(client)
-                    ui.navigate.to("/login")
+        heapq.heappush(_due, (loop.time() + SESSION_WATCH_SECONDS, order, page))
 
 
 def code_input(label: str, testid: str, *, autofocus: bool = False) -> ui.input:
