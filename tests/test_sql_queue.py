@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -234,3 +237,55 @@ async def test_the_columns_rules_hold_on_insert_and_on_update(
             "select count(*) as n, min(status) as status from public.pipeline_businesses"
         )
         assert await cur.fetchone() == {"n": 1, "status": "queued"}
+
+
+async def _claim_on(conn: Any) -> dict[str, Any] | None:
+    """One claim as the data layer makes it, on this very connection (its hint is per
+    connection)."""
+    async with conn.transaction():
+        await conn.execute("select set_config('role', 'service_role', true)")
+        cur = await conn.execute("select id, attempts from public.claim_next_business('w')")
+        row: dict[str, Any] | None = await cur.fetchone()
+        return row
+
+
+async def test_a_connection_claiming_again_within_a_second_continues_after_its_last_claim(
+    backend: PostgresBackend,
+) -> None:
+    first, second, third = await add_businesses(backend, 3)
+    async with backend.pool.connection() as conn:
+        claimed = await _claim_on(conn)
+        assert claimed is not None and claimed["id"] == first
+        # the first row is queued again ahead of this connection's place in the queue
+        async with backend.owner() as owner:
+            await owner.execute(
+                "update public.pipeline_businesses set status = 'queued', claim_token = null"
+                " where id = %s",
+                [first],
+            )
+        claimed = await _claim_on(conn)
+        assert claimed is not None and claimed["id"] == second
+        await asyncio.sleep(1.05)  # the next claim scans from the head again
+        claimed = await _claim_on(conn)
+        assert claimed is not None and claimed["id"] == first and claimed["attempts"] == 2
+        claimed = await _claim_on(conn)
+        assert claimed is not None and claimed["id"] == third
+        assert await _claim_on(conn) is None
+        await conn.execute("reset cliftonsites.claim_hint")
+
+
+async def test_a_hint_that_is_not_ours_is_ignored(backend: PostgresBackend) -> None:
+    [business_id] = await add_businesses(backend, 1)
+    async with backend.pool.connection() as conn:
+        now_ms = int(time.time() * 1000)
+        for hint in ("garbage", "1|-5|0|0", f"{business_id}|1|0|0", f"{business_id}|{10**17}|0|0",
+                     f"{business_id}|{now_ms}", f"{business_id}|{now_ms}|0|9e9"):  # fmt: skip
+            await conn.execute("select set_config('cliftonsites.claim_hint', %s, false)", [hint])
+            async with backend.owner() as owner:
+                await owner.execute(
+                    "update public.pipeline_businesses set status = 'queued' where id = %s",
+                    [business_id],
+                )
+            claimed = await _claim_on(conn)
+            assert claimed is not None and claimed["id"] == business_id, hint
+        await conn.execute("reset cliftonsites.claim_hint")

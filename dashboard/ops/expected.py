@@ -48,9 +48,10 @@ TRIGGERS = {
 VIEWS = ("v_queue_status", "v_identification_progress")
 LOCAL_NOTIFY_TRIGGERS = ("cs_realtime_insert", "cs_realtime_update", "cs_realtime_delete")
 
-_INDEX = re.compile(
+_INDEX_OR_DROP = re.compile(
     r"create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?"
-    r"(\w+)\s+on\s+(?:only\s+)?(\w+)\.(\w+)[^;]*;",
+    r"(?P<name>\w+)\s+on\s+(?:only\s+)?(?P<schema>\w+)\.(?P<table>\w+)[^;]*;"
+    r"|drop\s+index\s+(?:concurrently\s+)?(?:if\s+exists\s+)?(?:\w+\.)?(?P<dropped>\w+)",
     re.IGNORECASE,
 )
 _COMMENT = re.compile(r"--[^\n]*")
@@ -78,27 +79,20 @@ def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 @cache
 def declared_indexes(directory: Path = MIGRATIONS_DIR) -> dict[str, DeclaredIndex]:
-    """Every `create index` of the migrations, by name (a later one wins)."""
+    """Every index the migrations leave in place, by name: their `create index` and
+    `drop index` statements applied in order (a later migration may drop an index and
+    create it again under the same name)."""
     out: dict[str, DeclaredIndex] = {}
     for _, _, path in migration_files(directory):
         text = _COMMENT.sub("", path.read_text())
-        for match in _INDEX.finditer(text):
-            name, schema, table = match.group(1), match.group(2), match.group(3)
+        for match in _INDEX_OR_DROP.finditer(text):
+            if match.group("dropped"):
+                out.pop(match.group("dropped"), None)
+                continue
+            name, schema, table = match.group("name"), match.group("schema"), match.group("table")
             statement = " ".join(match.group(0).split())
             out[name] = DeclaredIndex(schema, table, name, statement, path.name)
-    for dropped in _dropped_indexes(directory):
-        out.pop(dropped, None)
     return out
-
-
-def _dropped_indexes(directory: Path) -> set[str]:
-    pattern = re.compile(
-        r"drop\s+index\s+(?:concurrently\s+)?(?:if\s+exists\s+)?(?:\w+\.)?(\w+)", re.I
-    )
-    names: set[str] = set()
-    for _, _, path in migration_files(directory):
-        names |= set(pattern.findall(_COMMENT.sub("", path.read_text())))
-    return names
 
 
 def file_defining(pattern: str, directory: Path = MIGRATIONS_DIR) -> str | None:

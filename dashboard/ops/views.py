@@ -30,7 +30,7 @@ def queue_data(conn: psycopg.Connection[Any], limit: int = 10) -> Record:
             conn,
             "select id, place_id, name, city, region, category, priority, attempts, created_at"
             " from public.pipeline_businesses where status = 'queued'"
-            " order by priority desc, created_at, id limit %s",
+            " order by (-priority), created_at, id limit %s",
             (limit,),
         ),
     }
