@@ -40,7 +40,9 @@ declare
   v_deployed_today bigint;
   v_now_ms constant bigint := (extract(epoch from pg_catalog.clock_timestamp()) * 1000)::bigint;
   v_hint constant text := coalesce(pg_catalog.current_setting('cliftonsites.claim_hint', true), '');
-  v_hint_id bigint;
+  v_after_id bigint;
+  v_after_rank integer;
+  v_after_created timestamptz;
   v_scanned_at bigint;
   v_row public.pipeline_businesses;
 begin
@@ -66,49 +68,46 @@ begin
     return;
   end if;
 
-  if v_hint ~ '^[0-9]{1,18}\|[0-9]{1,18}\|-?[0-9]{1,4}\|-?[0-9]{1,18}$' then
-    v_hint_id := pg_catalog.split_part(v_hint, '|', 1)::bigint;
+  -- the place after which this connection looks first: null (none) unless a well-formed
+  -- hint is younger than a second
+  if v_hint ~ '^[0-9]{1,18}\|[0-9]{1,18}\|-?[0-9]{1,4}\|-?[0-9]{1,18}$'
+     and v_now_ms - pg_catalog.split_part(v_hint, '|', 2)::bigint between 0 and 999 then
+    v_after_id := pg_catalog.split_part(v_hint, '|', 1)::bigint;
+    v_after_rank := pg_catalog.split_part(v_hint, '|', 3)::integer;
+    v_after_created := timestamptz 'epoch'
+      + interval '1 microsecond' * pg_catalog.split_part(v_hint, '|', 4)::bigint;
     v_scanned_at := pg_catalog.split_part(v_hint, '|', 2)::bigint;
-    if v_now_ms - v_scanned_at between 0 and 999 then
-      with next_row as (
-        select p.id from public.pipeline_businesses p
-         where p.status = 'queued'
-           and ((-p.priority), p.created_at, p.id)
-               > (pg_catalog.split_part(v_hint, '|', 3)::integer,
-                  timestamptz 'epoch'
-                    + interval '1 microsecond' * pg_catalog.split_part(v_hint, '|', 4)::bigint,
-                  v_hint_id)
-         order by (-p.priority), p.created_at, p.id
-         limit 1
-         for update skip locked
-      )
-      update public.pipeline_businesses p
-         set status = 'started', claimed_by = p_worker_id, claim_token = gen_random_uuid(),
-             started_at = now(), finished_at = null, attempts = p.attempts + 1
-        from next_row
-       where p.id = next_row.id
-      returning p.* into v_row;
-    end if;
   end if;
 
+  with next_row as (
+    -- the first queued row after that place; if none, the first from the head
+    select coalesce(
+      (select p.id from public.pipeline_businesses p
+        where p.status = 'queued'
+          and ((-p.priority), p.created_at, p.id) > (v_after_rank, v_after_created, v_after_id)
+        order by (-p.priority), p.created_at, p.id
+        limit 1
+        for update skip locked),
+      (select p.id from public.pipeline_businesses p
+        where p.status = 'queued'
+        order by (-p.priority), p.created_at, p.id
+        limit 1
+        for update skip locked)) as id
+  )
+  update public.pipeline_businesses p
+     set status = 'started', claimed_by = p_worker_id, claim_token = gen_random_uuid(),
+         started_at = now(), finished_at = null, attempts = p.attempts + 1
+    from next_row
+   where p.id = next_row.id
+  returning p.* into v_row;
   if v_row.id is null then
+    return;
+  end if;
+  -- a row from the head (no place, or not after it) restarts the one-second clock
+  if v_after_id is null
+     or ((-v_row.priority), v_row.created_at, v_row.id)
+        <= (v_after_rank, v_after_created, v_after_id) then
     v_scanned_at := v_now_ms;
-    with next_row as (
-      select p.id from public.pipeline_businesses p
-       where p.status = 'queued'
-       order by (-p.priority), p.created_at, p.id
-       limit 1
-       for update skip locked
-    )
-    update public.pipeline_businesses p
-       set status = 'started', claimed_by = p_worker_id, claim_token = gen_random_uuid(),
-           started_at = now(), finished_at = null, attempts = p.attempts + 1
-      from next_row
-     where p.id = next_row.id
-    returning p.* into v_row;
-    if v_row.id is null then
-      return;
-    end if;
   end if;
   perform pg_catalog.set_config('cliftonsites.claim_hint', pg_catalog.concat_ws('|',
     v_row.id, v_scanned_at, -v_row.priority,
