@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from nicegui import ui
@@ -68,6 +70,46 @@ async def test_paging_walks_into_history_by_keyset(
     await settle(lambda: _first_id_is(user, sorted(lines, reverse=True)[100]))
     assert len(table_rows(user)) == 20
     await user.should_see("rows 101 to 120")
+
+
+class SlowFirstPage:
+    """The real backend; reads of the newest page wait for `release` while `hold` is set."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.hold = False
+        self.release = asyncio.Event()
+
+    async def select(self, table: str, **kwargs: Any) -> Any:
+        newest = not any(f.column == "id" for f in kwargs.get("filters") or [])
+        if self.hold and table == "automation_logs" and newest:
+            await self.release.wait()
+        return await self.inner.select(table, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_page_asked_for_later_is_not_overwritten_by_an_earlier_slower_read(
+    user: User, admin: SignedIn, lines: list[int], app_runtime: Runtime
+) -> None:
+    await open_logs(user)
+    real = app_runtime.api
+    app_runtime.api = slow = SlowFirstPage(real)  # type: ignore[assignment]
+    try:
+        slow.hold = True
+        table = user.find(ui.table)
+        table.trigger("request", {"pagination": {"page": 1, "rowsPerPage": 50}})
+        await asyncio.sleep(0.1)  # page 1 is being read (held)
+        table.trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
+        third = sorted(lines, reverse=True)[100]
+        await settle(lambda: _first_id_is(user, third))
+        slow.release.set()  # the older read of page 1 now comes back
+        await asyncio.sleep(0.3)
+        assert table_rows(user)[0]["id"] == third
+        await user.should_see("rows 101 to 120")
+    finally:
+        app_runtime.api = real
 
 
 async def _first_id_is(user: User, wanted: int) -> bool:

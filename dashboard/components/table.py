@@ -46,7 +46,9 @@ class ServerTable:
         self.key = key
         self.page_size = page_size
         self.format_row = format_row or (lambda row: row)
-        self.page = 1
+        self.page = 1  # the page on screen
+        self._wanted = 1  # the page last asked for: on screen, or still loading
+        self._latest = 0  # number of the latest load; an earlier one's rows are stale
         self._cursors: dict[int, int | None] = {1: None}
         self.raw_rows: list[Row] = []
         self.more = False
@@ -79,8 +81,9 @@ class ServerTable:
         await self.load(1)
 
     async def refresh_first_page(self) -> None:
-        """Live tail: re-read page 1 only when it is the page on screen."""
-        if self.page == 1:
+        """Live tail: re-read page 1 only when it is the page on screen, or on its way
+        (an admin's request for another page wins over the tail)."""
+        if self._wanted == 1:
             await self.load(1)
 
     def merge_rows(self, rows: Sequence[Row], filters: list[Filter]) -> bool:
@@ -129,6 +132,11 @@ class ServerTable:
         return known, self._cursors[known]
 
     async def load(self, page: int) -> None:
+        """Show `page`; a load that a later one overtook shows nothing (its rows are older
+        than, or not, what the admin asked for last)."""
+        self._wanted = page
+        self._latest += 1
+        this_load = self._latest
         self._loading += 1
         try:
             page, cursor = await self._cursor_for(page)
@@ -138,10 +146,18 @@ class ServerTable:
             return
         finally:
             self._loading -= 1
+        if this_load != self._latest:
+            if not self._loading:  # the later load is done: bursts held since are due
+                await self._release_held()
+            return
         self.more = len(rows) > self.page_size
         self._show(page, rows[: self.page_size])
+        await self._release_held()
+
+    async def _release_held(self) -> None:
+        """Merge the bursts that arrived while pages loaded (they may be newer)."""
         held, self._held = self._held, []
-        for merge in held:  # a burst read while this page loaded may be newer than it
+        for merge in held:
             if not self.merge_first_page(*merge):
                 await self.load(1)
                 return
