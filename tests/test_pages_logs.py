@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -158,6 +159,33 @@ async def test_new_lines_join_the_tail_as_they_commit(
     await open_logs(user)
     new_id = await log_automation_event(app_runtime.api, "system", "warning", "fresh line")
     await settle(lambda: _first_id_is(user, new_id), timeout=3)
+
+
+async def test_a_page_asked_for_past_an_empty_view_follows_the_tail_on_page_one(
+    user: User,
+    admin: SignedIn,
+    lines: list[int],
+    live_bus: None,
+    app_runtime: Runtime,
+) -> None:
+    await open_logs_empty(user, "/logs?process=outreach")  # no outreach lines yet
+    table = user.find(ui.table)
+    table.trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
+    await asyncio.sleep(0.2)  # the request lands on page 1, the only page there is
+    # more lines than a notice carries ids for: the page re-reads its first page
+    async with await psycopg.AsyncConnection.connect(app_runtime.database_url) as conn:
+        cur = await conn.execute(
+            "insert into public.automation_logs (process, level, message)"
+            " select 'outreach', 'info', 'burst ' || i from generate_series(1, 60) i"
+            " returning id"
+        )
+        newest = max(r[0] for r in await cur.fetchall())
+    await settle(lambda: _first_id_is(user, newest), timeout=3)
+
+
+async def open_logs_empty(user: User, path: str) -> None:
+    await user.open(path)
+    await user.should_see("no rows match", retries=100)
 
 
 async def test_a_paused_tail_holds_still(

@@ -150,6 +150,7 @@ class ServerTable:
             if not self._loading:  # the later load is done: bursts held since are due
                 await self._release_held()
             return
+        self._wanted = page  # the page reached (a page past the end shows the last one)
         self.more = len(rows) > self.page_size
         self._show(page, rows[: self.page_size])
         await self._release_held()
