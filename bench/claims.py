@@ -20,13 +20,21 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 
-from bench.common import Result, at_least, bench_server, ensure_database, main, plain, progress
+from bench.common import (
+    Result,
+    at_least,
+    bench_server,
+    ensure_database,
+    int_option,
+    main,
+    plain,
+    progress,
+)
 from tests.dbutil import with_dbname
 
 CLIENTS = 16
@@ -43,15 +51,11 @@ RAW_CLAIM_SCRIPT = "select id from public.claim_next_business('bench-' || :clien
 
 
 def rounds() -> int:
-    if "--rounds" in sys.argv:
-        return int(sys.argv[sys.argv.index("--rounds") + 1])
-    return 3
+    return int_option("--rounds", 3)
 
 
 def seconds() -> int:
-    if "--seconds" in sys.argv:
-        return int(sys.argv[sys.argv.index("--seconds") + 1])
-    return 15
+    return int_option("--seconds", 15)
 
 
 def prepare_queue(url: str) -> None:

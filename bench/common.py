@@ -29,6 +29,13 @@ BENCH_DATA = ROOT / ".data" / "bench-pg"
 _started = time.monotonic()
 
 
+def int_option(flag: str, default: int) -> int:
+    """`--flag N` from the command line, else `default`."""
+    if flag in sys.argv:
+        return int(sys.argv[sys.argv.index(flag) + 1])
+    return default
+
+
 def progress(message: str) -> None:
     """One timestamped line on stderr, so long runs show where they are."""
     print(f"[{time.monotonic() - _started:7.1f}s] {message}", file=sys.stderr, flush=True)

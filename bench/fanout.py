@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import time
 from typing import Any
 
 import psycopg
 
 from bench.app_server import AppServer, prepare_app_database, session_tickets
-from bench.common import Result, at_most, bench_server, main, plain, progress
+from bench.common import Result, at_most, bench_server, int_option, main, plain, progress
 from bench.socket_clients import PageClient, open_clients
 
 WAIT_SECONDS = 120.0  # how long to wait for the slowest client before calling it lost
@@ -37,9 +36,7 @@ INSERT = (
 
 
 def client_count() -> int:
-    if "--clients" in sys.argv:
-        return int(sys.argv[sys.argv.index("--clients") + 1])
-    return 200
+    return int_option("--clients", 200)
 
 
 def counters(url: str) -> dict[str, int]:

@@ -28,7 +28,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from bench.app_server import AppServer, free_port, prepare_app_database, sign_in_ticket
-from bench.common import Result, at_most, bench_server, main, progress, quantiles
+from bench.common import Result, at_most, bench_server, int_option, main, progress, quantiles
 
 WARMUP = 10
 CHROME_FLAGS = (
@@ -60,9 +60,7 @@ INSERT = (
 
 
 def events() -> int:
-    if "--events" in sys.argv:
-        return max(200, int(sys.argv[sys.argv.index("--events") + 1]))
-    return 200
+    return max(200, int_option("--events", 200))
 
 
 def chrome(profile: Path) -> webdriver.Chrome:

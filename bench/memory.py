@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
 
 import psutil
 
 from bench.app_server import AppServer, prepare_app_database, session_tickets
-from bench.common import Result, at_most, bench_server, main, plain, progress
+from bench.common import Result, at_most, bench_server, int_option, main, plain, progress
 from bench.socket_clients import PageClient, open_clients
 
 SETTLE = 3.0
 
 
 def client_count() -> int:
-    if "--clients" in sys.argv:
-        return int(sys.argv[sys.argv.index("--clients") + 1])
-    return 200
+    return int_option("--clients", 200)
 
 
 def rss_kb(pid: int) -> float:
