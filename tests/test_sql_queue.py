@@ -274,18 +274,53 @@ async def test_a_connection_claiming_again_within_a_second_continues_after_its_l
         await conn.execute("reset cliftonsites.claim_hint")
 
 
-async def test_a_hint_that_is_not_ours_is_ignored(backend: PostgresBackend) -> None:
+async def test_connections_continue_after_the_newest_claim_of_any_of_them(
+    backend: PostgresBackend,
+) -> None:
+    first, second, third, fourth = await add_businesses(backend, 4)
+    async with backend.pool.connection() as a, backend.pool.connection() as b:
+        for conn in (a, b):
+            await conn.execute("reset cliftonsites.claim_hint")
+        assert (await _claim_on(a) or {}).get("id") == first  # from the head
+        assert (await _claim_on(b) or {}).get("id") == second  # b has no clock: from the head
+        assert (await _claim_on(b) or {}).get("id") == third  # after the newest claim
+        async with backend.owner() as owner:
+            await owner.execute(
+                "update public.pipeline_businesses set status = 'queued', claim_token = null"
+                " where id = %s",
+                [second],
+            )
+        # a scanned from the head less than a second ago: it continues after the newest
+        # claim (b's third), not after its own first, so the requeued second waits for
+        # a's next scan from the head
+        assert (await _claim_on(a) or {}).get("id") == fourth
+        await asyncio.sleep(1.05)
+        assert (await _claim_on(a) or {}).get("id") == second
+        for conn in (a, b):
+            await conn.execute("reset cliftonsites.claim_hint")
+
+
+async def test_a_hint_or_frontier_that_is_not_ours_is_ignored(backend: PostgresBackend) -> None:
     [business_id] = await add_businesses(backend, 1)
     async with backend.pool.connection() as conn:
         now_ms = int(time.time() * 1000)
-        for hint in ("garbage", "1|-5|0|0", f"{business_id}|1|0|0", f"{business_id}|{10**17}|0|0",
-                     f"{business_id}|{now_ms}", f"{business_id}|{now_ms}|0|9e9"):  # fmt: skip
+        cases = [
+            ("garbage", business_id), ("-5", business_id), ("1", business_id),
+            (str(10**17), business_id), (f"{now_ms}|0", business_id),
+            (f"{business_id}|{now_ms}|0|0", business_id),  # 005400's format
+            (str(now_ms), business_id),  # fresh, the frontier on this very row
+            (str(now_ms), 10**15),  # fresh, the frontier on a row that is gone
+        ]  # fmt: skip
+        for hint, frontier in cases:
             await conn.execute("select set_config('cliftonsites.claim_hint', %s, false)", [hint])
             async with backend.owner() as owner:
+                await owner.execute(
+                    "select setval('public.pipeline_claim_frontier', %s)", [frontier]
+                )
                 await owner.execute(
                     "update public.pipeline_businesses set status = 'queued' where id = %s",
                     [business_id],
                 )
             claimed = await _claim_on(conn)
-            assert claimed is not None and claimed["id"] == business_id, hint
+            assert claimed is not None and claimed["id"] == business_id, (hint, frontier)
         await conn.execute("reset cliftonsites.claim_hint")
