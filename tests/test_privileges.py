@@ -405,6 +405,10 @@ async def test_nobody_can_rewrite_the_audit_log(seeded: PostgresBackend) -> None
     with pytest.raises(BackendError) as err:
         await seeded.update("admin_audit_log", {"action": "x"}, filters=[], caller=Caller())
     assert err.value.code == "21000"
-    async with seeded.as_caller(Caller()) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+    # as_caller pipelines its statements: an error surfaces at the first fetch or, as
+    # here, at the end of the block, as a BackendError with the SQLSTATE
+    with pytest.raises(BackendError) as err:
+        async with seeded.as_caller(Caller()) as conn:
             await conn.execute("delete from public.admin_audit_log")
+    assert err.value.code == "42501"
+    assert await count(seeded, "admin_audit_log", Caller()) == 1
