@@ -1,11 +1,13 @@
-"""Claims: `claim_next_business` at 16 clients against pgbench's built-in
+r"""Claims: `claim_next_business` at 16 clients against pgbench's built-in
 `simple-update` at 16 clients, on the same server in the same run. Goal: >= 0.8x.
 
 Both run under pgbench (same driver, same client count, same duration), so the
 ratio compares the database work only. The claim script does what the app's data
-layer does for every RPC: one transaction that sets PostgREST's role and claims,
-then the call. Each claim run starts from a fresh queue of 200,000 businesses,
-vacuumed, and fails if the queue ran dry.
+layer (`PostgresBackend.as_caller`) does for every RPC: one transaction that sets
+PostgREST's role and claims, then the call, pipelined the same way: BEGIN, role and
+claims and the call in one round trip, COMMIT in a second (pgbench's \startpipeline
+needs the extended protocol, `-M extended`). Each claim run starts from a fresh queue
+of 200,000 businesses, vacuumed, and fails if the queue ran dry.
 
 The judged ratio is the median over interleaved rounds (simple-update, then claims)
 of each round's claims / simple-update.
@@ -41,12 +43,19 @@ CLIENTS = 16
 QUEUED = 200_000
 SCALE = 10
 CLAIM_SCRIPT = """\
+\\startpipeline
 begin;
 select set_config('role', 'service_role', true),
   set_config('request.jwt.claims', '{"role": "service_role"}', true);
 select id from public.claim_next_business('bench-' || :client_id);
+\\endpipeline
 commit;
 """
+PIPELINED = ("-M", "extended")
+# the same transaction one statement per round trip, as the data layer sent it before
+UNPIPELINED_CLAIM_SCRIPT = "\n".join(
+    line for line in CLAIM_SCRIPT.splitlines() if not line.startswith("\\")
+) + "\n"
 RAW_CLAIM_SCRIPT = "select id from public.claim_next_business('bench-' || :client_id);\n"
 
 
@@ -75,11 +84,13 @@ def prepare_queue(url: str) -> None:
         conn.execute("vacuum analyze public.pipeline_businesses")
 
 
-def claim_run(url: str, script: Path, details: dict[str, object], name: str) -> float:
-    """pgbench `script` on a fresh queue; its tps. Fails if the queue ran dry (the figure
-    would then count empty claims)."""
+def claim_run(
+    url: str, script: Path, details: dict[str, object], name: str, *args: str
+) -> float:
+    """pgbench `script` (with pgbench `args`) on a fresh queue; its tps. Fails if the queue
+    ran dry (the figure would then count empty claims)."""
     prepare_queue(url)
-    tps = pgbench(url, "-f", str(script))
+    tps = pgbench(url, *args, "-f", str(script))
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "select count(*) filter (where status = 'started'),"
@@ -134,6 +145,7 @@ def run() -> Result:
                        capture_output=True)  # fmt: skip
         (folder / "claim.sql").write_text(CLAIM_SCRIPT)
         (folder / "raw.sql").write_text(RAW_CLAIM_SCRIPT)
+        (folder / "unpipelined.sql").write_text(UNPIPELINED_CLAIM_SCRIPT)
         runs: dict[str, object] = {}
         # the judged pair runs in interleaved rounds, each claim run right after its
         # baseline, so a neighbour's burst on this shared machine skews one round only
@@ -143,20 +155,24 @@ def run() -> Result:
             progress(f"round {n}/{rounds()}: pgbench simple-update, {CLIENTS} clients")
             bases.append(pgbench(pg_url, "-b", "simple-update"))
             progress(f"round {n}/{rounds()}: claim_next_business (app path), {CLIENTS} clients")
-            claims.append(claim_run(url, folder / "claim.sql", runs, f"app path, round {n}"))
+            claims.append(
+                claim_run(url, folder / "claim.sql", runs, f"app path, round {n}", *PIPELINED)
+            )
         base = statistics.median(bases)
         ratios = [c / b for c, b in zip(claims, bases, strict=True)]
         progress("diagnostic: pgbench simple-update with synchronous_commit off")
         base_async = pgbench(pg_url, "-b", "simple-update", options="-c synchronous_commit=off")
         progress(f"diagnostic: claim_next_business (bare call), {CLIENTS} clients")
         raw = claim_run(url, folder / "raw.sql", runs, "bare call")
+        progress("diagnostic: the app path one statement per round trip")
+        unpipelined = claim_run(url, folder / "unpipelined.sql", runs, "not pipelined")
         progress("diagnostic: the app path with the claim committing durably")
         with psycopg.connect(url, autocommit=True) as conn:
             # a function's own SET is undone when it returns, so this undoes its set_config
             conn.execute(
                 "alter function public.claim_next_business(text) set synchronous_commit = on"
             )
-        durable = claim_run(url, folder / "claim.sql", runs, "durable commit")
+        durable = claim_run(url, folder / "claim.sql", runs, "durable commit", *PIPELINED)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("alter function public.claim_next_business(text) reset all")
         progress("diagnostic: the app path without the local cs_changes NOTIFY trigger")
@@ -164,7 +180,7 @@ def run() -> Result:
             conn.execute(
                 "alter table public.pipeline_businesses disable trigger cs_realtime_update"
             )
-        quiet = claim_run(url, folder / "claim.sql", runs, "no NOTIFY trigger")
+        quiet = claim_run(url, folder / "claim.sql", runs, "no NOTIFY trigger", *PIPELINED)
         kw = {"baseline": round(base, 1), "baseline_name": "pgbench simple-update, median"}
         result.add(plain(f"pgbench simple-update, median of {rounds()} rounds", base, "tps"))
         result.add(
@@ -180,6 +196,9 @@ def run() -> Result:
         )
         result.add(fig)
         result.add(plain("claims (bare call) tps", raw, "tps", **kw))
+        result.add(
+            plain("claims, app path not pipelined (diagnostic)", unpipelined, "tps", **kw)
+        )
         result.add(
             plain(
                 "claims, app path, vs simple-update also not waiting for the WAL flush"
@@ -203,8 +222,9 @@ def run() -> Result:
         shutil.rmtree(folder, ignore_errors=True)
         server.cleanup()
     result.notes.append(
-        "pgbench -c 16 -j 2 for all runs; each claim is its own transaction; the diagnostics"
-        " run once, after the rounds, against the rounds' median baseline"
+        "pgbench -c 16 -j 2 for all runs (the pipelined claim runs with -M extended, the rest"
+        " with pgbench's default simple protocol); each claim is its own transaction; the"
+        " diagnostics run once, after the rounds, against the rounds' median baseline"
     )
     result.notes.append(
         "claim_next_business commits asynchronously (synchronous_commit off for its own"
