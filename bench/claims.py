@@ -53,9 +53,9 @@ commit;
 """
 PIPELINED = ("-M", "extended")
 # the same transaction one statement per round trip, as the data layer sent it before
-UNPIPELINED_CLAIM_SCRIPT = "\n".join(
-    line for line in CLAIM_SCRIPT.splitlines() if not line.startswith("\\")
-) + "\n"
+UNPIPELINED_CLAIM_SCRIPT = (
+    "\n".join(line for line in CLAIM_SCRIPT.splitlines() if not line.startswith("\\")) + "\n"
+)
 RAW_CLAIM_SCRIPT = "select id from public.claim_next_business('bench-' || :client_id);\n"
 
 
@@ -84,9 +84,7 @@ def prepare_queue(url: str) -> None:
         conn.execute("vacuum analyze public.pipeline_businesses")
 
 
-def claim_run(
-    url: str, script: Path, details: dict[str, object], name: str, *args: str
-) -> float:
+def claim_run(url: str, script: Path, details: dict[str, object], name: str, *args: str) -> float:
     """pgbench `script` (with pgbench `args`) on a fresh queue; its tps. Fails if the queue
     ran dry (the figure would then count empty claims)."""
     prepare_queue(url)
@@ -196,9 +194,7 @@ def run() -> Result:
         )
         result.add(fig)
         result.add(plain("claims (bare call) tps", raw, "tps", **kw))
-        result.add(
-            plain("claims, app path not pipelined (diagnostic)", unpipelined, "tps", **kw)
-        )
+        result.add(plain("claims, app path not pipelined (diagnostic)", unpipelined, "tps", **kw))
         result.add(
             plain(
                 "claims, app path, vs simple-update also not waiting for the WAL flush"
