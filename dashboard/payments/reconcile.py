@@ -70,8 +70,10 @@ class Finding:
 
 
 async def _businesses(api: Backend, filters: list[Filter], order: str) -> list[dict[str, Any]]:
+    # id breaks ties (rows written by one statement share their now()), so the list an
+    # admin sees keeps its order from one read to the next
     page = await api.select(
-        "qualified_businesses", filters=filters, order=[Order(order)], limit=LIMIT
+        "qualified_businesses", filters=filters, order=[Order(order), Order("id")], limit=LIMIT
     )
     return page.rows
 
