@@ -1,13 +1,18 @@
 r"""Claims: `claim_next_business` at 16 clients against pgbench's built-in
 `simple-update` at 16 clients, on the same server in the same run. Goal: >= 0.8x.
 
-Both run under pgbench (same driver, same client count, same duration), so the
-ratio compares the database work only. The claim script does what the app's data
-layer (`PostgresBackend.as_caller`) does for every RPC: one transaction that sets
-PostgREST's role and claims, then the call, pipelined the same way: BEGIN, role and
-claims and the call in one round trip, COMMIT in a second (pgbench's \startpipeline
-needs the extended protocol, `-M extended`). Each claim run starts from a fresh queue
-of 200,000 businesses, vacuumed, and fails if the queue ran dry.
+Both run under pgbench (same driver, same client count, same duration). The claim
+script sends what the app's data layer (`PostgresBackend.as_caller`, then `rpc`) sends
+for every claim: one transaction that sets PostgREST's role and claims, then
+`select * from public."claim_next_business"("p_worker_id" => $1)`, pipelined the same
+way (BEGIN, role and claims and the call in one round trip, COMMIT in a second;
+pgbench's \startpipeline) and as prepared statements (`-M prepared`): psycopg prepares
+a statement on its fifth run on a connection, so a worker's claims run prepared from
+its fifth (tests/test_backend_postgres.py checks that), and PostgREST prepares its
+queries too. simple-update runs as pgbench runs it by default (simple protocol, each
+statement parsed and planned every time); a diagnostic runs it prepared as well, and
+another runs the claims unprepared. Each claim run starts from a fresh queue of
+200,000 businesses, vacuumed, and fails if the queue ran dry.
 
 The judged ratio is the median over interleaved rounds (simple-update, then claims)
 of each round's claims / simple-update.
@@ -47,16 +52,19 @@ CLAIM_SCRIPT = """\
 begin;
 select set_config('role', 'service_role', true),
   set_config('request.jwt.claims', '{"role": "service_role"}', true);
-select id from public.claim_next_business('bench-' || :client_id);
+select * from public."claim_next_business"("p_worker_id" => 'bench-' || :client_id);
 \\endpipeline
 commit;
 """
-PIPELINED = ("-M", "extended")
+PREPARED = ("-M", "prepared")
+# diagnostic: the same, each statement parsed and planned every time (pipelining needs
+# the extended protocol at least)
+UNPREPARED = ("-M", "extended")
 # the same transaction one statement per round trip, as the data layer sent it before
 UNPIPELINED_CLAIM_SCRIPT = (
     "\n".join(line for line in CLAIM_SCRIPT.splitlines() if not line.startswith("\\")) + "\n"
 )
-RAW_CLAIM_SCRIPT = "select id from public.claim_next_business('bench-' || :client_id);\n"
+RAW_CLAIM_SCRIPT = "select * from public.claim_next_business('bench-' || :client_id);\n"
 
 
 def rounds() -> int:
@@ -154,23 +162,27 @@ def run() -> Result:
             bases.append(pgbench(pg_url, "-b", "simple-update"))
             progress(f"round {n}/{rounds()}: claim_next_business (app path), {CLIENTS} clients")
             claims.append(
-                claim_run(url, folder / "claim.sql", runs, f"app path, round {n}", *PIPELINED)
+                claim_run(url, folder / "claim.sql", runs, f"app path, round {n}", *PREPARED)
             )
         base = statistics.median(bases)
         ratios = [c / b for c, b in zip(claims, bases, strict=True)]
+        progress("diagnostic: pgbench simple-update, prepared statements")
+        base_prepared = pgbench(pg_url, "-b", "simple-update", *PREPARED)
+        progress("diagnostic: the app path, each statement parsed and planned every time")
+        unprepared = claim_run(url, folder / "claim.sql", runs, "not prepared", *UNPREPARED)
         progress("diagnostic: pgbench simple-update with synchronous_commit off")
         base_async = pgbench(pg_url, "-b", "simple-update", options="-c synchronous_commit=off")
         progress(f"diagnostic: claim_next_business (bare call), {CLIENTS} clients")
-        raw = claim_run(url, folder / "raw.sql", runs, "bare call")
+        raw = claim_run(url, folder / "raw.sql", runs, "bare call", *PREPARED)
         progress("diagnostic: the app path one statement per round trip")
-        unpipelined = claim_run(url, folder / "unpipelined.sql", runs, "not pipelined")
+        unpipelined = claim_run(url, folder / "unpipelined.sql", runs, "not pipelined", *PREPARED)
         progress("diagnostic: the app path with the claim committing durably")
         with psycopg.connect(url, autocommit=True) as conn:
             # a function's own SET is undone when it returns, so this undoes its set_config
             conn.execute(
                 "alter function public.claim_next_business(text) set synchronous_commit = on"
             )
-        durable = claim_run(url, folder / "claim.sql", runs, "durable commit", *PIPELINED)
+        durable = claim_run(url, folder / "claim.sql", runs, "durable commit", *PREPARED)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("alter function public.claim_next_business(text) reset all")
         progress("diagnostic: the app path without the local cs_changes NOTIFY trigger")
@@ -178,7 +190,7 @@ def run() -> Result:
             conn.execute(
                 "alter table public.pipeline_businesses disable trigger cs_realtime_update"
             )
-        quiet = claim_run(url, folder / "claim.sql", runs, "no NOTIFY trigger", *PIPELINED)
+        quiet = claim_run(url, folder / "claim.sql", runs, "no NOTIFY trigger", *PREPARED)
         kw = {"baseline": round(base, 1), "baseline_name": "pgbench simple-update, median"}
         result.add(plain(f"pgbench simple-update, median of {rounds()} rounds", base, "tps"))
         result.add(
@@ -193,6 +205,16 @@ def run() -> Result:
             "claims / simple-update of the same round, median", statistics.median(ratios), "x", 0.8
         )
         result.add(fig)
+        result.add(
+            plain(
+                "claims, app path, vs simple-update also prepared (diagnostic)",
+                statistics.median(claims),
+                "tps",
+                baseline=round(base_prepared, 1),
+                baseline_name="pgbench simple-update, -M prepared",
+            )
+        )
+        result.add(plain("claims, app path not prepared (diagnostic)", unprepared, "tps", **kw))
         result.add(plain("claims (bare call) tps", raw, "tps", **kw))
         result.add(plain("claims, app path not pipelined (diagnostic)", unpipelined, "tps", **kw))
         result.add(
@@ -218,9 +240,12 @@ def run() -> Result:
         shutil.rmtree(folder, ignore_errors=True)
         server.cleanup()
     result.notes.append(
-        "pgbench -c 16 -j 2 for all runs (the pipelined claim runs with -M extended, the rest"
-        " with pgbench's default simple protocol); each claim is its own transaction; the"
-        " diagnostics run once, after the rounds, against the rounds' median baseline"
+        "pgbench -c 16 -j 2 for all runs; the claim runs with -M prepared, as the data layer"
+        " sends a worker's claims (psycopg prepares a statement on its fifth run on a"
+        " connection), except the 'not prepared' diagnostic (-M extended); simple-update with"
+        " pgbench's default simple protocol, except its 'prepared' diagnostic; each claim is"
+        " its own transaction; the diagnostics run once, after the rounds, against the"
+        " rounds' median baseline"
     )
     result.notes.append(
         "claim_next_business commits asynchronously (synchronous_commit off for its own"

@@ -193,3 +193,33 @@ async def test_a_late_failure_after_a_reset_changes_nothing(backend: PostgresBac
         await queue.mark_business_failed(backend, business_id, lost_token, "late", retry=False)
     assert err.value.code == "55000"
     assert await row_of(backend, business_id) == before
+
+
+async def test_a_workers_claims_run_as_the_prepared_statements_the_bench_sends(
+    db_url: str,
+) -> None:
+    """bench/claims.py runs the claim path with `pgbench -M prepared` because the data
+    layer's connection prepares both statements of a claim (psycopg prepares a statement
+    on its fifth run); if that stops being true, the bench must change with it."""
+    from bench.claims import CLAIM_SCRIPT
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into public.pipeline_businesses (place_id, name, category, city, region)"
+            " select 'p' || g, 'Business ' || g, 'plumber', 'Leeds', 'England'"
+            " from generate_series(1, 8) g"
+        )
+    one_connection = await PostgresBackend(db_url, min_size=1, max_size=1).open()
+    try:
+        claimed = [await queue.claim_next_business(one_connection, "w1") for _ in range(6)]
+        async with one_connection.owner() as conn:
+            cur = await conn.execute("select statement from pg_prepared_statements")
+            prepared = {row["statement"] for row in await cur.fetchall()}
+    finally:
+        await one_connection.close()
+    assert len({b.id for b in claimed if b is not None}) == 6
+    call = 'select * from public."claim_next_business"("p_worker_id" => $1)'
+    role = "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)"
+    assert {call, role} <= prepared
+    assert 'select * from public."claim_next_business"("p_worker_id" => ' in CLAIM_SCRIPT
+    assert "set_config('request.jwt.claims'" in CLAIM_SCRIPT
