@@ -10,9 +10,11 @@ from bench.common import RESULTS
 ORDER = ("live_browser", "fanout", "memory", "scale", "claims", "cold_start")
 
 
-def fmt(value: float | None) -> str:
+def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return ""
+    if unit == "x":  # a ratio: 0.666 is not 0.7
+        return f"{value:.2f}"
     return f"{value:,.1f}" if abs(value) < 10_000 else f"{value:,.0f}"
 
 
@@ -28,7 +30,8 @@ def main() -> None:
             met = "" if f["met"] is None else ("yes" if f["met"] else "**no**")
             base = "" if f["baseline"] is None else f"{fmt(f['baseline'])} ({f['baseline_name']})"
             ratio = "" if f["ratio"] is None else f"{f['ratio']}x"
-            print(f"| {name} | {f['name']} | {fmt(f['value'])} {f['unit']} | {f['goal'] or ''}"
+            value = f"{fmt(f['value'], f['unit'])} {f['unit']}"
+            print(f"| {name} | {f['name']} | {value} | {f['goal'] or ''}"
                   f" | {met} | {base} | {ratio} | {body['date'][:16]} |")  # fmt: skip
 
 
