@@ -8,7 +8,7 @@ for every claim: one transaction that sets PostgREST's role and claims, then
 way (BEGIN, role and claims and the call in one round trip, COMMIT in a second;
 pgbench's \startpipeline) and as prepared statements (`-M prepared`): psycopg prepares
 a statement on its fifth run on a connection, so a worker's claims run prepared from
-its fifth (tests/test_backend_postgres.py checks that), and PostgREST prepares its
+its fifth (tests/test_claims.py checks that), and PostgREST prepares its
 queries too. simple-update runs as pgbench runs it by default (simple protocol, each
 statement parsed and planned every time); a diagnostic runs it prepared as well, and
 another runs the claims unprepared. Each claim run starts from a fresh queue of
@@ -205,28 +205,25 @@ def run() -> Result:
             "claims / simple-update of the same round, median", statistics.median(ratios), "x", 0.8
         )
         result.add(fig)
-        result.add(
-            plain(
-                "claims, app path, vs simple-update also prepared (diagnostic)",
-                statistics.median(claims),
-                "tps",
-                baseline=round(base_prepared, 1),
-                baseline_name="pgbench simple-update, -M prepared",
+
+        def against(other: str, base_tps: float, base_name: str) -> None:
+            """The judged claims against another way of running simple-update."""
+            name = f"claims, app path, vs simple-update {other} (diagnostic)"
+            result.add(
+                plain(
+                    name,
+                    statistics.median(claims),
+                    "tps",
+                    baseline=round(base_tps, 1),
+                    baseline_name=f"pgbench simple-update, {base_name}",
+                )
             )
-        )
+
+        against("also prepared", base_prepared, "-M prepared")
         result.add(plain("claims, app path not prepared (diagnostic)", unprepared, "tps", **kw))
         result.add(plain("claims (bare call) tps", raw, "tps", **kw))
         result.add(plain("claims, app path not pipelined (diagnostic)", unpipelined, "tps", **kw))
-        result.add(
-            plain(
-                "claims, app path, vs simple-update also not waiting for the WAL flush"
-                " (diagnostic)",
-                statistics.median(claims),
-                "tps",
-                baseline=round(base_async, 1),
-                baseline_name="pgbench simple-update, synchronous_commit off",
-            )
-        )
+        against("also not waiting for the WAL flush", base_async, "synchronous_commit off")
         result.add(plain("claims, durable commit (diagnostic)", durable, "tps", **kw))
         result.add(plain("claims, no cs_changes NOTIFY trigger (diagnostic)", quiet, "tps", **kw))
         result.details["rounds"] = [
