@@ -81,6 +81,38 @@ async def test_deploying_creates_the_qualified_row_with_its_uuid_in_the_url(
     assert again.id == site.id and again.preview_url == site.preview_url
 
 
+async def deploy_lines(backend: PostgresBackend) -> list[dict[str, Any]]:
+    async with backend.owner() as conn:
+        cur = await conn.execute(
+            "select process, level, message, run_id, business_id, metadata"
+            " from public.automation_logs where message like 'deployed %%' order by id"
+        )
+        return await cur.fetchall()
+
+
+async def test_deploying_writes_its_log_line_in_the_same_transaction(
+    backend: PostgresBackend,
+) -> None:
+    await add_businesses(backend, 2)
+    run_id = await automation.start_automation_run(backend, "implementation", "worker-1")
+    await automation.start_automation_run(backend, "identification", "worker-1")
+    claim = await queue.claim_next_business(backend, "worker-1")
+    other = await queue.claim_next_business(backend, "worker-2")  # a worker with no open run
+    assert claim and other and claim.claim_token and other.claim_token
+    with pytest.raises(BackendError):  # lost claim: no line
+        await queue.mark_business_deployed(backend, claim.id, "u/{uuid}", uuid.uuid4())
+    site = await queue.mark_business_deployed(backend, claim.id, "u/{uuid}/", claim.claim_token)
+    await queue.mark_business_deployed(backend, claim.id, "u/{uuid}/", claim.claim_token)
+    assert await deploy_lines(backend) == [
+        {"process": "implementation", "level": "info", "run_id": run_id, "business_id": claim.id,
+         "message": f"deployed {claim.name} at u/{site.uuid}/",
+         "metadata": {"worker_id": "worker-1", "uuid": site.uuid, "attempt": 1}},
+    ]  # fmt: skip
+    await queue.mark_business_deployed(backend, other.id, "u/{uuid}/", other.claim_token)
+    lines = await deploy_lines(backend)
+    assert len(lines) == 2 and lines[1]["business_id"] == other.id and lines[1]["run_id"] is None
+
+
 async def test_deploying_takes_a_given_uuid_and_refuses_a_used_one(
     backend: PostgresBackend,
 ) -> None:
@@ -98,6 +130,7 @@ async def test_deploying_takes_a_given_uuid_and_refuses_a_used_one(
             "select status from public.pipeline_businesses where id = %s", [b.id]
         )
         assert (await cur.fetchone()) == {"status": "started"}
+    assert [line["business_id"] for line in await deploy_lines(backend)] == [a.id]
 
 
 async def test_deploying_with_a_wrong_token_is_a_lost_claim(backend: PostgresBackend) -> None:

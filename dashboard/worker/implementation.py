@@ -4,11 +4,14 @@ Claims are fenced by the claim token: if the stale reset requeued our business w
 we were building (we were too slow, or thought dead), `mark_business_deployed`
 raises 55000 "claim lost" and writes nothing; we take our files down, log it and
 move on, and the worker that holds the new claim finishes the business once.
+`mark_business_deployed` also writes the "deployed" log line in its own transaction, so
+a worker killed right after a deploy leaves no deployed business without its line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Literal
 
 from dashboard.backends.base import BackendError
@@ -19,6 +22,8 @@ from dashboard.worker.ports import ProviderError
 from dashboard.worker.sites import new_site_uuid
 
 CLAIM_LOST = "55000"
+
+log = logging.getLogger("dashboard.worker")
 
 
 async def implementation_step(loop: ProcessLoop, config: AutomationConfig) -> Outcome:
@@ -64,11 +69,8 @@ async def implement(
             return await lost(loop, business, exc)
         return await fail(loop, business, f"could not record the deploy: {exc}", True, config)
     loop.record(True)
-    await ctx.log(
-        "implementation", "info", f"deployed {business.name} at {qualified.preview_url}",
-        run_id=_run_id(loop), business_id=business.id,
-        metadata={"uuid": qualified.uuid, "attempt": business.attempts},
-    )  # fmt: skip
+    # mark_business_deployed wrote the automation_logs line in the deploy's transaction
+    log.info("[implementation] deployed %s at %s", business.name, qualified.preview_url)
     return "done"
 
 

@@ -1,0 +1,104 @@
+-- mark_business_deployed (RPC 8) writes the business's "deployed" log line itself, in
+-- its own transaction.
+--
+-- Why: the worker wrote that line with a second call after the deploy had committed, so
+-- a worker killed between the two (kill -9, a lost machine) left a deployed business
+-- with no line saying so. A clean-clone CI run caught it: the kill drill found 119 lines
+-- for 120 deployed businesses. Now the deploy and its line commit together or not at
+-- all, on the embedded server and on Supabase alike.
+--
+-- The line is what the worker wrote: process implementation, level info,
+-- "deployed <name> at <preview_url>", the business, the running implementation run of
+-- the worker that holds the claim (none if it has no open run), and metadata
+-- {"worker_id", "uuid", "attempt"}. A repeat with the same token writes no second line.
+
+create or replace function public.mark_business_deployed(
+  p_business_id bigint,
+  p_preview_url text,
+  p_claim_token uuid,
+  p_uuid text default null
+)
+returns public.qualified_businesses
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_business public.pipeline_businesses;
+  v_result public.qualified_businesses;
+  v_uuid text;
+  v_try integer := 0;
+begin
+  if p_business_id is null or p_claim_token is null then
+    raise exception 'p_business_id and p_claim_token are required: pass the id and token from claim_next_business'
+      using errcode = '22004';
+  end if;
+  if p_preview_url is null or length(btrim(p_preview_url)) = 0 or length(p_preview_url) > 1900 then
+    raise exception 'p_preview_url is required (1 to 1900 characters; {uuid} is replaced by the public uuid)'
+      using errcode = '22023';
+  end if;
+  if p_uuid is not null and p_uuid !~ '^[a-z0-9]{8}$' then
+    raise exception 'p_uuid "%" is invalid: use exactly 8 lowercase letters or digits, or pass null', p_uuid
+      using errcode = '22023';
+  end if;
+
+  select * into v_business from public.pipeline_businesses p where p.id = p_business_id for update;
+  if not found then
+    raise exception 'business % not found', p_business_id using errcode = 'P0002';
+  end if;
+  if v_business.status = 'deployed' and v_business.claim_token = p_claim_token then
+    select * into v_result from public.qualified_businesses q where q.pipeline_business_id = p_business_id;
+    return v_result;  -- a repeat of the same deploy: idempotent
+  end if;
+  if v_business.status <> 'started' or v_business.claim_token is distinct from p_claim_token then
+    raise exception 'claim lost: business % is % and no longer held by this claim; drop the work, it was reset or taken by another worker',
+      p_business_id, v_business.status using errcode = '55000';
+  end if;
+  if exists (select 1 from public.qualified_businesses q where q.pipeline_business_id = p_business_id) then
+    raise exception 'business % already has a deployed site', p_business_id using errcode = '23505';
+  end if;
+
+  loop
+    v_try := v_try + 1;
+    v_uuid := coalesce(p_uuid, (
+      select string_agg(substr('abcdefghijklmnopqrstuvwxyz0123456789', 1 + floor(random() * 36)::int, 1), '')
+        from generate_series(1, 8)));
+    insert into public.qualified_businesses (
+      uuid, pipeline_business_id, place_id, name, category, city, region, address, phone,
+      email, preview_url)
+    values (
+      v_uuid, v_business.id, v_business.place_id, v_business.name, v_business.category,
+      v_business.city, v_business.region, v_business.address, v_business.phone,
+      v_business.email, replace(p_preview_url, '{uuid}', v_uuid))
+    on conflict (uuid) do nothing
+    returning * into v_result;
+    exit when v_result.id is not null;
+    if p_uuid is not null then
+      raise exception 'uuid "%" is already used by another business: pass another or null', p_uuid
+        using errcode = '23505';
+    end if;
+    if v_try >= 20 then
+      raise exception 'could not find a free public uuid after 20 tries' using errcode = '23505';
+    end if;
+  end loop;
+
+  update public.pipeline_businesses p
+     set status = 'deployed', finished_at = now(), last_error = null
+   where p.id = p_business_id;
+
+  insert into public.automation_logs (process, level, message, run_id, business_id, metadata)
+  values ('implementation', 'info',
+          left('deployed ' || v_business.name || ' at ' || v_result.preview_url, 10000),
+          (select r.id from public.automation_runs r
+            where r.worker_id = v_business.claimed_by and r.status = 'running'
+              and r.process = 'implementation'
+            order by r.started_at desc, r.id desc limit 1),
+          p_business_id,
+          jsonb_build_object('worker_id', v_business.claimed_by, 'uuid', v_result.uuid,
+                             'attempt', v_business.attempts));
+  return v_result;
+end
+$$;
+comment on function public.mark_business_deployed(bigint, text, uuid, text) is
+  'Fenced finish of a claim: the row must be started with this claim_token (else 55000 claim lost). Creates the qualified_businesses row with p_uuid or a random 8-char uuid, {uuid} in p_preview_url replaced, and the "deployed" automation_logs line, in one transaction. A repeat with the same token returns the existing row and writes nothing.';
