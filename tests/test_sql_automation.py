@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.backends.base import Caller
+from dashboard.backends.base import BackendError, Caller
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation
 
@@ -56,6 +56,46 @@ async def test_a_worker_that_stopped_beating_is_dropped_and_the_status_goes_stal
     assert status.heartbeat_age_seconds is not None and status.heartbeat_age_seconds >= 61
     row = await automation.report_automation_heartbeat(backend, "identification", "live", "idle")
     assert set(row.workers) == {"live"} and row.state == "idle"
+
+
+async def run_states(backend: PostgresBackend) -> dict[int, tuple[str, bool, str | None]]:
+    async with backend.owner() as conn:
+        cur = await conn.execute(
+            "select id, status, finished_at, error from public.automation_runs"
+        )
+        return {
+            r["id"]: (r["status"], r["finished_at"] is not None, r["error"])
+            for r in await cur.fetchall()
+        }
+
+
+async def test_the_heartbeat_that_drops_a_silent_worker_closes_its_open_runs(
+    backend: PostgresBackend,
+) -> None:
+    dead = await automation.start_automation_run(backend, "implementation", "dead")
+    elsewhere = await automation.start_automation_run(backend, "identification", "dead")
+    live = await automation.start_automation_run(backend, "implementation", "live")
+    await automation.report_automation_heartbeat(backend, "implementation", "dead", "running")
+    await automation.report_automation_heartbeat(backend, "implementation", "live", "running")
+    assert {s for s, _, _ in (await run_states(backend)).values()} == {"running"}
+    async with backend.owner() as conn:  # "dead" beat last 61 s ago (the limit is 60 s)
+        await conn.execute(
+            "update public.automation_status set workers = jsonb_set(workers,"
+            " '{dead,heartbeat_at}', to_jsonb(now() - interval '61 seconds'))"
+            " where process = 'implementation'"
+        )
+    row = await automation.report_automation_heartbeat(backend, "implementation", "live", "running")
+    assert set(row.workers) == {"live"}
+    runs = await run_states(backend)
+    status, finished, error = runs[dead]
+    assert status == "failed" and finished and error is not None
+    assert "stopped sending heartbeats (none for over 60 s)" in error and "live" in error
+    assert runs[elsewhere] == ("running", False, None) and runs[live] == ("running", False, None)
+    with pytest.raises(BackendError) as err:  # the worker, were it only cut off, is told
+        await automation.finish_automation_run(backend, dead, "succeeded")
+    assert err.value.code == "55000"
+    await automation.report_automation_heartbeat(backend, "implementation", "live", "running")
+    assert (await run_states(backend))[dead] == runs[dead]  # closed once, left alone after
 
 
 @pytest.mark.parametrize(

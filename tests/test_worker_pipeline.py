@@ -80,8 +80,8 @@ async def test_implementation_deploys_a_claimed_business_and_writes_its_site(
     assert row["preview_url"] == f"http://sites.test/sites/{row['uuid']}/"
     assert (tmp_path / row["uuid"] / "index.html").is_file()
     assert loop.run is not None
-    lines = sql(db_url, "select run_id, metadata->>'worker_id' as worker from public.automation_logs"
-                " where message like 'deployed %'")  # fmt: skip
+    lines = sql(db_url, "select run_id, metadata->>'worker_id' as worker"
+                " from public.automation_logs where message like 'deployed %'")  # fmt: skip
     assert lines == [{"run_id": loop.run.id, "worker": loop.ctx.worker_id}]
     await loop.close_run("succeeded")
 
