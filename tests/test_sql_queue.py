@@ -113,6 +113,36 @@ async def test_deploying_writes_its_log_line_in_the_same_transaction(
     assert len(lines) == 2 and lines[1]["business_id"] == other.id and lines[1]["run_id"] is None
 
 
+async def test_failing_writes_its_log_line_in_the_same_transaction(
+    backend: PostgresBackend,
+) -> None:
+    await add_businesses(backend, 1)
+    await automation.update_automation_config(backend, {"max_attempts": 2}, "t@x.io")
+    run_id = await automation.start_automation_run(backend, "implementation", "worker-1")
+    first = await queue.claim_next_business(backend, "worker-1")
+    assert first is not None and first.claim_token is not None
+    with pytest.raises(BackendError):  # lost claim: no line
+        await queue.mark_business_failed(backend, first.id, uuid.uuid4(), "boom")
+    await queue.mark_business_failed(backend, first.id, first.claim_token, "build: 503")
+    again = await queue.claim_next_business(backend, "worker-2")  # no open run
+    assert again is not None and again.id == first.id and again.claim_token is not None
+    await queue.mark_business_failed(backend, again.id, again.claim_token, "build: 503")
+    async with backend.owner() as conn:
+        cur = await conn.execute(
+            "select level, message, run_id, business_id, metadata"
+            " from public.automation_logs order by id"
+        )
+        lines = await cur.fetchall()
+    assert lines == [
+        {"level": "warning", "message": f"{first.name}: build: 503; requeued (attempt 1 of 2)",
+         "run_id": run_id, "business_id": first.id,
+         "metadata": {"worker_id": "worker-1", "attempt": 1}},
+        {"level": "error", "message": f"{first.name}: build: 503; failed for good after 2 attempts",
+         "run_id": None, "business_id": first.id,
+         "metadata": {"worker_id": "worker-2", "attempt": 2}},
+    ]  # fmt: skip
+
+
 async def test_deploying_takes_a_given_uuid_and_refuses_a_used_one(
     backend: PostgresBackend,
 ) -> None:

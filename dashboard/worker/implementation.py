@@ -4,15 +4,15 @@ Claims are fenced by the claim token: if the stale reset requeued our business w
 we were building (we were too slow, or thought dead), `mark_business_deployed`
 raises 55000 "claim lost" and writes nothing; we take our files down, log it and
 move on, and the worker that holds the new claim finishes the business once.
-`mark_business_deployed` also writes the "deployed" log line in its own transaction, so
-a worker killed right after a deploy leaves no deployed business without its line.
+`mark_business_deployed` and `mark_business_failed` also write the business's log line
+in their own transaction, so a worker killed right after a finish leaves no business
+without its line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
 
 from dashboard.backends.base import BackendError
 from dashboard.data.models import AutomationConfig, PipelineBusiness
@@ -35,14 +35,12 @@ async def implementation_step(loop: ProcessLoop, config: AutomationConfig) -> Ou
     await loop.open_run()
     loop.current_business_id = business.id
     try:
-        return await implement(loop, business, config)
+        return await implement(loop, business)
     finally:
         loop.current_business_id = None
 
 
-async def implement(
-    loop: ProcessLoop, business: PipelineBusiness, config: AutomationConfig
-) -> Outcome:
+async def implement(loop: ProcessLoop, business: PipelineBusiness) -> Outcome:
     ctx = loop.ctx
     uuid = new_site_uuid()
     try:
@@ -51,7 +49,7 @@ async def implement(
     except ProviderError as exc:
         ctx.health.failure(exc.provider, "implementation")
         await ctx.deployer.remove(uuid)
-        return await fail(loop, business, str(exc), exc.retryable, config)
+        return await fail(loop, business, str(exc), exc.retryable)
     except asyncio.CancelledError:
         # Stopping mid-item past the grace period: hand the business back at once.
         await asyncio.shield(release(loop, business, uuid))
@@ -67,16 +65,14 @@ async def implement(
         await ctx.deployer.remove(uuid)
         if exc.code == CLAIM_LOST:
             return await lost(loop, business, exc)
-        return await fail(loop, business, f"could not record the deploy: {exc}", True, config)
+        return await fail(loop, business, f"could not record the deploy: {exc}", True)
     loop.record(True)
     # mark_business_deployed wrote the automation_logs line in the deploy's transaction
     log.info("[implementation] deployed %s at %s", business.name, qualified.preview_url)
     return "done"
 
 
-async def fail(
-    loop: ProcessLoop, business: PipelineBusiness, error: str, retry: bool, config: AutomationConfig
-) -> Outcome:
+async def fail(loop: ProcessLoop, business: PipelineBusiness, error: str, retry: bool) -> Outcome:
     ctx = loop.ctx
     assert business.claim_token is not None
     try:
@@ -86,15 +82,10 @@ async def fail(
             return await lost(loop, business, exc)
         raise
     loop.record(False)
-    if row.status == "queued":
-        what = f"requeued (attempt {business.attempts} of {config.max_attempts})"
-    else:
-        what = f"failed for good after {business.attempts} attempts"
-    level: Literal["warning", "error"] = "warning" if row.status == "queued" else "error"
-    await ctx.log(
-        "implementation", level, f"{business.name}: {error}; {what}",
-        run_id=_run_id(loop), business_id=business.id, metadata={"attempt": business.attempts},
-    )  # fmt: skip
+    # mark_business_failed wrote the automation_logs line in the same transaction
+    requeued = row.status == "queued"
+    log.log(logging.WARNING if requeued else logging.ERROR, "[implementation] %s: %s; %s",
+            business.name, error, "requeued" if requeued else "failed for good")  # fmt: skip
     return "failed"
 
 
@@ -117,10 +108,8 @@ async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> N
         )
     except BackendError:
         return  # the claim was already lost: nothing of ours to release
-    await ctx.log(
-        "implementation", "warning", f"{business.name}: released, the worker is stopping",
-        run_id=_run_id(loop), business_id=business.id,
-    )  # fmt: skip
+    # mark_business_failed wrote the automation_logs line in the same transaction
+    log.warning("[implementation] %s: released, the worker is stopping", business.name)
 
 
 def _run_id(loop: ProcessLoop) -> int | None:

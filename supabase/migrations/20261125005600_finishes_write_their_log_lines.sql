@@ -1,16 +1,19 @@
--- mark_business_deployed (RPC 8) writes the business's "deployed" log line itself, in
--- its own transaction.
+-- mark_business_deployed (RPC 8) and mark_business_failed (RPC 11) write the business's
+-- log line themselves, in their own transaction.
 --
--- Why: the worker wrote that line with a second call after the deploy had committed, so
--- a worker killed between the two (kill -9, a lost machine) left a deployed business
--- with no line saying so. A clean-clone CI run caught it: the kill drill found 119 lines
--- for 120 deployed businesses. Now the deploy and its line commit together or not at
--- all, on the embedded server and on Supabase alike.
+-- Why: the worker wrote that line with a second call after the finish had committed, so
+-- a worker killed between the two (kill -9, a lost machine) left a deployed or requeued
+-- business with no line saying so. A clean-clone CI run caught it: the kill drill found
+-- 119 "deployed" lines for 120 deployed businesses. Now the finish and its line commit
+-- together or not at all, on the embedded server and on Supabase alike.
 --
--- The line is what the worker wrote: process implementation, level info,
--- "deployed <name> at <preview_url>", the business, the running implementation run of
--- the worker that holds the claim (none if it has no open run), and metadata
--- {"worker_id", "uuid", "attempt"}. A repeat with the same token writes no second line.
+-- The lines are the ones the worker wrote, on process implementation, for the business,
+-- in the running implementation run of the worker that holds the claim (none if it has
+-- no open run), with metadata {"worker_id", "attempt"}:
+-- - deployed: info, "deployed <name> at <preview_url>", metadata also {"uuid"}; a repeat
+--   with the same token writes no second line;
+-- - failed: "<name>: <error>; requeued (attempt <n> of <max_attempts>)" as a warning, or
+--   "<name>: <error>; failed for good after <n> attempts" as an error.
 
 create or replace function public.mark_business_deployed(
   p_business_id bigint,
@@ -102,3 +105,69 @@ end
 $$;
 comment on function public.mark_business_deployed(bigint, text, uuid, text) is
   'Fenced finish of a claim: the row must be started with this claim_token (else 55000 claim lost). Creates the qualified_businesses row with p_uuid or a random 8-char uuid, {uuid} in p_preview_url replaced, and the "deployed" automation_logs line, in one transaction. A repeat with the same token returns the existing row and writes nothing.';
+
+create or replace function public.mark_business_failed(
+  p_business_id bigint,
+  p_claim_token uuid,
+  p_error text,
+  p_retry boolean default true
+)
+returns public.pipeline_businesses
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_business public.pipeline_businesses;
+  v_max_attempts integer;
+  v_worker text;
+  v_requeue boolean;
+begin
+  if p_business_id is null or p_claim_token is null or p_retry is null then
+    raise exception 'p_business_id, p_claim_token and p_retry are required: pass the id and token from claim_next_business'
+      using errcode = '22004';
+  end if;
+  if p_error is null or length(btrim(p_error)) = 0 then
+    raise exception 'p_error is required: say why the business failed' using errcode = '22023';
+  end if;
+  select * into v_business from public.pipeline_businesses p where p.id = p_business_id for update;
+  if not found then
+    raise exception 'business % not found', p_business_id using errcode = 'P0002';
+  end if;
+  if v_business.status <> 'started' or v_business.claim_token is distinct from p_claim_token then
+    raise exception 'claim lost: business % is % and no longer held by this claim; drop the work, it was reset or taken by another worker',
+      p_business_id, v_business.status using errcode = '55000';
+  end if;
+  select c.max_attempts into v_max_attempts from public.automation_config c where c.id;
+  v_max_attempts := coalesce(v_max_attempts, 3);
+  v_worker := v_business.claimed_by;
+  v_requeue := p_retry and v_business.attempts < v_max_attempts;
+
+  update public.pipeline_businesses p
+     set status = case when v_requeue then 'queued' else 'failed' end,
+         claimed_by = case when v_requeue then null else p.claimed_by end,
+         claim_token = case when v_requeue then null else p.claim_token end,
+         started_at = case when v_requeue then null else p.started_at end,
+         finished_at = case when v_requeue then null else now() end,
+         last_error = left(p_error, 10000)
+   where p.id = p_business_id
+  returning p.* into v_business;
+
+  insert into public.automation_logs (process, level, message, run_id, business_id, metadata)
+  values ('implementation', case when v_requeue then 'warning' else 'error' end,
+          left(v_business.name || ': ' || p_error || '; ' || case when v_requeue
+                 then format('requeued (attempt %s of %s)', v_business.attempts, v_max_attempts)
+                 else format('failed for good after %s attempts', v_business.attempts) end,
+               10000),
+          (select r.id from public.automation_runs r
+            where r.worker_id = v_worker and r.status = 'running'
+              and r.process = 'implementation'
+            order by r.started_at desc, r.id desc limit 1),
+          p_business_id,
+          jsonb_build_object('worker_id', v_worker, 'attempt', v_business.attempts));
+  return v_business;
+end
+$$;
+comment on function public.mark_business_failed(bigint, uuid, text, boolean) is
+  'Fenced like mark_business_deployed: requeues the business when p_retry and attempts < max_attempts, else marks it failed with finished_at; records last_error and writes the automation_logs line (warning when requeued, error when failed for good) in the same transaction.';
