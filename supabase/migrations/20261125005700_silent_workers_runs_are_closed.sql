@@ -63,18 +63,17 @@ begin
   insert into public.automation_status (process) values (p_process) on conflict (process) do nothing;
   select * into v_status from public.automation_status s where s.process = p_process for update;
 
-  -- keep the workers still alive, minus this one, then add it back unless it goes offline
-  select coalesce(jsonb_object_agg(w.key, w.value), '{}'::jsonb) into v_workers
-    from jsonb_each(v_status.workers) w
-   where w.key <> p_worker_id
-     and (w.value ->> 'heartbeat_at')::timestamptz >= now() - make_interval(secs => v_stale_seconds);
-  -- the workers dropped for silence: their runs of this process that are still open end
-  -- as failed (a killed worker never closes its own)
-  select array_agg(w.key) into v_silent
-    from jsonb_each(v_status.workers) w
-   where w.key <> p_worker_id
-     and ((w.value ->> 'heartbeat_at')::timestamptz
-          >= now() - make_interval(secs => v_stale_seconds)) is not true;
+  -- keep the workers still alive, minus this one, then add it back unless it goes offline;
+  -- the others are silent: their runs of this process still open end as failed below (a
+  -- killed worker never closes its own)
+  select coalesce(jsonb_object_agg(w.key, w.value) filter (where w.alive), '{}'::jsonb),
+         array_agg(w.key) filter (where not w.alive)
+    into v_workers, v_silent
+    from (select e.key, e.value,
+                 coalesce((e.value ->> 'heartbeat_at')::timestamptz
+                          >= now() - make_interval(secs => v_stale_seconds), false) as alive
+            from jsonb_each(v_status.workers) e
+           where e.key <> p_worker_id) w;
   if v_silent is not null then
     update public.automation_runs r
        set status = 'failed', finished_at = now(),
