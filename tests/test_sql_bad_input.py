@@ -82,6 +82,8 @@ CASES: dict[str, list[tuple[dict[str, Any], str, str]]] = {
         ({"p_business_id": 1, "p_claim_token": TOKEN, "p_error": " "}, "22023", "p_error"),
         ({"p_business_id": 999, "p_claim_token": TOKEN, "p_error": "x"}, "P0002", "999"),
         ({"p_business_id": 1, "p_claim_token": LOST_TOKEN, "p_error": "x"}, "55000", "claim lost"),
+        ({"p_business_id": 1, "p_claim_token": TOKEN, "p_error": "x", "p_release": None}, "22004",
+         "p_release"),
     ],
     "claim_next_command": [
         ({"p_process": "billing", "p_worker_id": "w"}, "22023", "p_process"),

@@ -235,6 +235,53 @@ async def test_a_failure_is_requeued_until_max_attempts_then_failed(
     assert failed.status == "failed" and failed.finished_at is not None
 
 
+async def test_a_release_hands_the_claim_back_without_counting_its_attempt(
+    backend: PostgresBackend,
+) -> None:
+    await automation.update_automation_config(backend, {"max_attempts": 1}, "t@x.io")
+    [business_id] = await add_businesses(backend, 1)
+    claim = await queue.claim_next_business(backend, "w")
+    assert claim and claim.claim_token and claim.attempts == 1  # the last attempt
+    with pytest.raises(BackendError) as err:  # fenced like every finish
+        await queue.mark_business_failed(backend, business_id, uuid.uuid4(), "x", release=True)
+    assert err.value.code == "55000"
+    back = await queue.mark_business_failed(
+        backend, business_id, claim.claim_token, "the worker stopped mid-item", release=True
+    )
+    assert (back.status, back.attempts, back.claim_token, back.claimed_by) == (
+        "queued",
+        0,
+        None,
+        None,
+    )
+    assert back.last_error is None and back.finished_at is None and back.started_at is None
+    again = await queue.claim_next_business(backend, "w")
+    assert again and again.claim_token and again.attempts == 1
+    await queue.mark_business_failed(backend, business_id, again.claim_token, "build: 503", False)
+    async with backend.owner() as conn:
+        cur = await conn.execute("select level, message from public.automation_logs order by id")
+        lines = await cur.fetchall()
+    assert lines == [
+        {"level": "warning", "message": f"{claim.name}: handed back untried (the worker stopped"
+                                        " mid-item); queued again, attempt 1 not counted"},
+        {"level": "error",
+         "message": f"{claim.name}: build: 503; failed for good after 1 attempts"},
+    ]  # fmt: skip
+
+
+async def test_a_release_keeps_the_businesss_last_error(backend: PostgresBackend) -> None:
+    [business_id] = await add_businesses(backend, 1)
+    first = await queue.claim_next_business(backend, "w")
+    assert first and first.claim_token
+    await queue.mark_business_failed(backend, business_id, first.claim_token, "build: 503")
+    second = await queue.claim_next_business(backend, "w")
+    assert second and second.claim_token and second.attempts == 2
+    back = await queue.mark_business_failed(
+        backend, business_id, second.claim_token, "stopping", release=True
+    )
+    assert (back.status, back.attempts, back.last_error) == ("queued", 1, "build: 503")
+
+
 async def test_a_failure_without_retry_fails_at_once(backend: PostgresBackend) -> None:
     await add_businesses(backend, 1)
     claim = await queue.claim_next_business(backend, "w")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import pytest
 
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.models import IdentificationTarget, PipelineBusiness
@@ -84,6 +87,29 @@ async def test_implementation_deploys_a_claimed_business_and_writes_its_site(
                 " from public.automation_logs where message like 'deployed %'")  # fmt: skip
     assert lines == [{"run_id": loop.run.id, "worker": loop.ctx.worker_id}]
     await loop.close_run("succeeded")
+
+
+async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
+    backend: PostgresBackend, db_url: str, tmp_path: Path
+) -> None:
+    seed_queued(db_url, 1)
+    sql(db_url, "update public.automation_config set max_attempts = 1")  # the last attempt
+    ctx = make_ctx(backend, tmp_path, builder=JinjaSiteBuilder(delay_seconds=30))
+    loop = ProcessLoop(ctx, "implementation", implementation_step)
+    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
+    claimed = "select attempts from public.pipeline_businesses where status = 'started'"
+    for _ in range(200):  # until the business is claimed and the build is under way
+        await asyncio.sleep(0.05)
+        if sql(db_url, claimed):
+            break
+    assert sql(db_url, claimed) == [{"attempts": 1}] and not step.done()
+    step.cancel()  # what a stop past the grace period does
+    with pytest.raises(asyncio.CancelledError):
+        await step
+    row = sql(db_url, "select status, attempts, last_error from public.pipeline_businesses")[0]
+    assert row == {"status": "queued", "attempts": 0, "last_error": None}
+    assert list(tmp_path.iterdir()) == []
+    await loop.close_run("cancelled")
 
 
 async def test_a_failed_build_requeues_the_business_and_logs_why(

@@ -59,14 +59,20 @@ async def mark_business_failed(
     error: str,
     retry: bool = True,
     *,
+    release: bool = False,
     caller: Caller = SERVICE,
 ) -> PipelineBusiness:
-    """Finish a claim as failed: requeued while attempts remain and `retry` (RPC 11)."""
+    """Finish a claim as failed: requeued while attempts remain and `retry` (RPC 11).
+
+    `release` hands the claim back untried: queued again whatever the attempts, the
+    claim's attempt given back, `last_error` kept (a worker stopping mid-item).
+    """
     params = {
         "p_business_id": business_id,
         "p_claim_token": str(claim_token),
         "p_error": error,
         "p_retry": retry,
+        "p_release": release,
     }
     row = await api.rpc("mark_business_failed", params, caller=caller)
     return one(PipelineBusiness, row, "mark_business_failed")

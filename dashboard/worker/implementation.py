@@ -104,8 +104,9 @@ async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> N
     assert business.claim_token is not None
     try:
         await mark_business_failed(
-            ctx.api, business.id, business.claim_token, "released: the worker stopped mid-item"
-        )
+            ctx.api, business.id, business.claim_token, "the worker stopped mid-item",
+            release=True,
+        )  # fmt: skip
     except BackendError:
         return  # the claim was already lost: nothing of ours to release
     # mark_business_failed wrote the automation_logs line in the same transaction
