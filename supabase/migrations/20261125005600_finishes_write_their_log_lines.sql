@@ -14,6 +14,21 @@
 --   with the same token writes no second line;
 -- - failed: "<name>: <error>; requeued (attempt <n> of <max_attempts>)" as a warning, or
 --   "<name>: <error>; failed for good after <n> attempts" as an error.
+--
+-- And mark_business_failed takes p_release, for a claim handed back untried. Why: a
+-- worker stopped mid-item (SIGTERM past its grace period, as in a rollout) hands
+-- its business back through mark_business_failed, and that counted as a failed attempt:
+-- every such stop cost the business one of its max_attempts, a stop during the last
+-- attempt failed it for good, and its last_error became "released: the worker stopped
+-- mid-item", though nothing about the business had failed.
+--
+-- How: with p_release true the business is queued again whatever its attempts and
+-- p_retry, the claim's attempt is given back (attempts - 1), last_error stays as it was,
+-- and the log line reads "<name>: handed back untried (<p_error>); queued again, attempt
+-- <n> not counted" (a warning). Fenced like every finish. The new parameter comes last
+-- with default false, so every existing call keeps its meaning; the function is dropped
+-- and created again (a new parameter makes a new signature) and its grants restated.
+-- (Both changes are one migration because neither had landed anywhere yet.)
 
 create or replace function public.mark_business_deployed(
   p_business_id bigint,
@@ -106,11 +121,14 @@ $$;
 comment on function public.mark_business_deployed(bigint, text, uuid, text) is
   'Fenced finish of a claim: the row must be started with this claim_token (else 55000 claim lost). Creates the qualified_businesses row with p_uuid or a random 8-char uuid, {uuid} in p_preview_url replaced, and the "deployed" automation_logs line, in one transaction. A repeat with the same token returns the existing row and writes nothing.';
 
-create or replace function public.mark_business_failed(
+drop function public.mark_business_failed(bigint, uuid, text, boolean);
+
+create function public.mark_business_failed(
   p_business_id bigint,
   p_claim_token uuid,
   p_error text,
-  p_retry boolean default true
+  p_retry boolean default true,
+  p_release boolean default false
 )
 returns public.pipeline_businesses
 language plpgsql
@@ -122,10 +140,11 @@ declare
   v_business public.pipeline_businesses;
   v_max_attempts integer;
   v_worker text;
+  v_attempt integer;
   v_requeue boolean;
 begin
-  if p_business_id is null or p_claim_token is null or p_retry is null then
-    raise exception 'p_business_id, p_claim_token and p_retry are required: pass the id and token from claim_next_business'
+  if p_business_id is null or p_claim_token is null or p_retry is null or p_release is null then
+    raise exception 'p_business_id, p_claim_token, p_retry and p_release are required: pass the id and token from claim_next_business'
       using errcode = '22004';
   end if;
   if p_error is null or length(btrim(p_error)) = 0 then
@@ -142,7 +161,8 @@ begin
   select c.max_attempts into v_max_attempts from public.automation_config c where c.id;
   v_max_attempts := coalesce(v_max_attempts, 3);
   v_worker := v_business.claimed_by;
-  v_requeue := p_retry and v_business.attempts < v_max_attempts;
+  v_attempt := v_business.attempts;
+  v_requeue := p_release or (p_retry and v_attempt < v_max_attempts);
 
   update public.pipeline_businesses p
      set status = case when v_requeue then 'queued' else 'failed' end,
@@ -150,24 +170,35 @@ begin
          claim_token = case when v_requeue then null else p.claim_token end,
          started_at = case when v_requeue then null else p.started_at end,
          finished_at = case when v_requeue then null else now() end,
-         last_error = left(p_error, 10000)
+         -- a release gives the claim's attempt back and is not the business's error
+         attempts = case when p_release then greatest(p.attempts - 1, 0) else p.attempts end,
+         last_error = case when p_release then p.last_error else left(p_error, 10000) end
    where p.id = p_business_id
   returning p.* into v_business;
 
   insert into public.automation_logs (process, level, message, run_id, business_id, metadata)
   values ('implementation', case when v_requeue then 'warning' else 'error' end,
-          left(v_business.name || ': ' || p_error || '; ' || case when v_requeue
-                 then format('requeued (attempt %s of %s)', v_business.attempts, v_max_attempts)
-                 else format('failed for good after %s attempts', v_business.attempts) end,
+          left(case
+                 when p_release then format('%s: handed back untried (%s); queued again, attempt %s not counted',
+                                            v_business.name, p_error, v_attempt)
+                 when v_requeue then format('%s: %s; requeued (attempt %s of %s)',
+                                            v_business.name, p_error, v_attempt, v_max_attempts)
+                 else format('%s: %s; failed for good after %s attempts',
+                             v_business.name, p_error, v_attempt) end,
                10000),
           (select r.id from public.automation_runs r
             where r.worker_id = v_worker and r.status = 'running'
               and r.process = 'implementation'
             order by r.started_at desc, r.id desc limit 1),
           p_business_id,
-          jsonb_build_object('worker_id', v_worker, 'attempt', v_business.attempts));
+          jsonb_build_object('worker_id', v_worker, 'attempt', v_attempt));
   return v_business;
 end
 $$;
-comment on function public.mark_business_failed(bigint, uuid, text, boolean) is
-  'Fenced like mark_business_deployed: requeues the business when p_retry and attempts < max_attempts, else marks it failed with finished_at; records last_error and writes the automation_logs line (warning when requeued, error when failed for good) in the same transaction.';
+comment on function public.mark_business_failed(bigint, uuid, text, boolean, boolean) is
+  'Fenced like mark_business_deployed: requeues the business when p_retry and attempts < max_attempts, else marks it failed with finished_at; records last_error. With p_release (a claim handed back untried, e.g. by a stopping worker) it requeues whatever the attempts, gives the attempt back and keeps last_error. Writes the automation_logs line in the same transaction.';
+
+revoke execute on function public.mark_business_failed(bigint, uuid, text, boolean, boolean)
+  from public, anon, authenticated;
+grant execute on function public.mark_business_failed(bigint, uuid, text, boolean, boolean)
+  to service_role;
