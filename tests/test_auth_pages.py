@@ -12,11 +12,13 @@ from nicegui.testing import User
 
 from dashboard.auth.access import COOKIE_NAME, require_admin_api
 from dashboard.auth.guard import AdminGuard
+from dashboard.auth.provider import AuthError
 from dashboard.auth.service import AuthService
 from dashboard.auth.sessions import AdminSession
 from dashboard.runtime import Runtime
 from tests.test_auth_helpers import (
     EMAIL,
+    META,
     PASSWORD,
     FakeClock,
     Signed,
@@ -169,6 +171,67 @@ async def test_logout_in_one_tab_then_a_click_in_another_tab_is_refused(
     second_tab.find(marker="regenerate").click()
     await second_tab.should_see("Your session has ended. Sign in again.", retries=20)
     await second_tab.should_see(marker="sign-in", retries=20)
+
+
+async def signed_in_on_security(user: User, enrolled: Signed, clock: FakeClock) -> None:
+    """Password and TOTP, then /security; the clock moves to a fresh step, since the
+    login's code may not be used again."""
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    user.find(marker="code").type(code_at(enrolled.secret, clock()))
+    user.find(marker="verify").click()
+    await user.should_see(marker="logout", retries=20)
+    await user.open("/security")
+    await user.should_see(marker="codes-left", retries=20)
+    clock.advance(seconds=30)
+
+
+def wrong(code: str) -> str:
+    """A six-digit code that is certainly not `code`."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def test_recovery_codes_are_regenerated_with_a_fresh_code_and_not_with_a_wrong_one(
+    user: User, enrolled: Signed, auth: AuthService, clock: FakeClock
+) -> None:
+    await signed_in_on_security(user, enrolled, clock)
+    right = code_at(enrolled.secret, clock())
+    user.find(marker="regen-code").type(wrong(right))
+    user.find(marker="regenerate").click()
+    await user.should_see("That code is not right. Check your authenticator app.", retries=20)
+    user.should_not_see(marker="recovery-codes")
+    user.find(marker="regen-code").clear().type(right)
+    user.find(marker="regenerate").click()
+    await user.should_see(marker="recovery-codes", retries=20)
+    shown = user.find(marker="recovery-codes").elements.pop()
+    codes = [child.text for child in shown.default_slot.children]
+    assert len(set(codes)) == 10
+    assert await auth.recovery.remaining(enrolled.session.user_id) == 10
+
+
+async def test_a_new_authenticator_is_enrolled_from_the_current_one_and_the_old_one_stops(
+    user: User, enrolled: Signed, auth: AuthService, clock: FakeClock
+) -> None:
+    await signed_in_on_security(user, enrolled, clock)
+    current = code_at(enrolled.secret, clock())
+    user.find(marker="reenrol-code").type(wrong(current))
+    user.find(marker="reenrol").click()
+    await user.should_see("That code is not right. Check your authenticator app.", retries=20)
+    user.should_not_see(marker="secret")
+    user.find(marker="reenrol-code").clear().type(current)
+    user.find(marker="reenrol").click()
+    await user.should_see(marker="secret", retries=20)
+    secret = user.find(marker="secret").elements.pop().text.replace(" ", "")
+    assert secret != enrolled.secret
+    clock.advance(seconds=30)
+    user.find(marker="new-code").type(code_at(secret, clock()))
+    user.find(marker="confirm-reenrol").click()
+    await user.should_see("New authenticator enrolled; the old one no longer works.", retries=20)
+    await user.should_see(marker="recovery-codes")
+    clock.advance(seconds=30)
+    with pytest.raises(AuthError):
+        await auth.step_up(enrolled.session, code_at(enrolled.secret, clock()), META)
+    await auth.step_up(enrolled.session, code_at(secret, clock()), META)
 
 
 async def test_cookies_from_before_login_after_the_password_and_after_logout_are_refused(

@@ -1,5 +1,6 @@
-"""Checks that others call: `require_admin()` in NiceGUI handlers, `step_up()` before
-dangerous commands, and `require_admin_api` as a FastAPI dependency.
+"""Checks that others call: `require_admin()` in NiceGUI handlers (`as_admin()` when the
+action may raise `AuthError`), `step_up()` before dangerous commands, and
+`require_admin_api` as a FastAPI dependency.
 
 A page that is already open keeps its handlers alive after logout (in this tab or
 another), so every handler that acts must ask the database again, at that moment:
@@ -18,6 +19,8 @@ handler is logged as an error; mypy --strict makes callers handle the None.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request
@@ -31,6 +34,7 @@ from dashboard.auth.sessions import AdminSession
 
 COOKIE_NAME = "cs_session"
 SIGNED_OUT_MESSAGE = "Your session has ended. Sign in again."
+T = TypeVar("T")
 
 
 def request_meta(conn: HTTPConnection) -> RequestMeta:
@@ -89,17 +93,28 @@ async def require_admin() -> AdminSession | None:
     return None
 
 
-async def step_up(code: str) -> bool:
-    """Ask for a fresh TOTP code before a dangerous action; False (and a notice) if not right."""
+async def as_admin(action: Callable[[AdminSession], Awaitable[T]]) -> T | None:
+    """`action` for the AAL2 session acting right now, and its result; None after telling
+    the admin why not: signed out (sent to the login page, as `require_admin`), or the
+    `AuthError` that `action` raised (its message as a notice)."""
     session = await require_admin()
     if session is None:
-        return False
+        return None
     try:
-        await get_auth().step_up(session, code, page_meta())
+        return await action(session)
     except AuthError as exc:
         ui.notify(str(exc), type="negative")
-        return False
-    return True
+        return None
+
+
+async def step_up(code: str) -> bool:
+    """Ask for a fresh TOTP code before a dangerous action; False (and a notice) if not right."""
+
+    async def check(session: AdminSession) -> bool:
+        await get_auth().step_up(session, code, page_meta())
+        return True
+
+    return await as_admin(check) is not None
 
 
 async def require_admin_api(request: Request) -> AdminSession:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from nicegui import ui
 
 from dashboard.auth import get_auth
-from dashboard.auth.access import page_meta, page_session, require_admin
+from dashboard.auth.access import as_admin, page_meta, page_session, require_admin
 from dashboard.auth.audit import recent_for
-from dashboard.auth.provider import AuthError
 from dashboard.auth.ui import code_input, enrollment_view, recovery_codes_view
 from dashboard.components.frame import frame
 
@@ -44,15 +43,12 @@ def _regenerate_card() -> None:
         out = ui.column()
 
         async def regenerate() -> None:
-            admin = await require_admin()
-            if admin is None:
-                return
-            try:
-                codes = await get_auth().regenerate_recovery_codes(
+            codes = await as_admin(
+                lambda admin: get_auth().regenerate_recovery_codes(
                     admin, code.value or "", page_meta()
                 )
-            except AuthError as exc:
-                ui.notify(str(exc), type="negative")
+            )
+            if codes is None:
                 return
             code.value = ""
             out.clear()
@@ -72,13 +68,10 @@ def _reenrol_card() -> None:
         out = ui.column()
 
         async def start() -> None:
-            admin = await require_admin()
-            if admin is None:
-                return
-            try:
-                enrollment = await get_auth().start_enrollment(admin, page_meta(), code.value or "")
-            except AuthError as exc:
-                ui.notify(str(exc), type="negative")
+            enrollment = await as_admin(
+                lambda admin: get_auth().start_enrollment(admin, page_meta(), code.value or "")
+            )
+            if enrollment is None:
                 return
             code.value = ""
             out.clear()
@@ -91,16 +84,14 @@ def _reenrol_card() -> None:
                 )
 
                 async def confirm() -> None:
-                    acting = await require_admin()
-                    if acting is None:
-                        return
-                    try:
-                        _, codes = await get_auth().confirm_enrollment(
+                    confirmed = await as_admin(
+                        lambda acting: get_auth().confirm_enrollment(
                             acting, enrollment.factor_id, new_code.value or "", page_meta()
                         )
-                    except AuthError as exc:
-                        ui.notify(str(exc), type="negative")
+                    )
+                    if confirmed is None:
                         return
+                    _, codes = confirmed
                     out.clear()
                     with out:
                         ui.label("New authenticator enrolled; the old one no longer works.")
