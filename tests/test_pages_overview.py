@@ -68,8 +68,24 @@ async def test_a_stale_worker_shows_a_stale_banner(
     app_runtime: Runtime,
 ) -> None:
     await user.open("/")
-    # Neither process ever sent a heartbeat: both are stale.
-    await user.should_see("Stale: no heartbeat for never")
+    # Neither process ever sent a heartbeat: both are stale, and the banner says how to
+    # start a worker rather than giving an age.
+    await user.should_see(
+        "No worker has reported yet. Start one: cliftonsites worker --process implementation"
+    )
+    user.should_not_see("heartbeat for never")
+    async with await psycopg.AsyncConnection.connect(app_runtime.database_url) as conn:
+        await conn.execute(
+            "update public.automation_status set state = 'running',"
+            " last_heartbeat_at = now() - interval '10 minutes 3 seconds'"
+            " where process = 'identification'"
+        )
+    await user.open("/")
+    await user.should_see("Stale: no heartbeat for 10m 0")  # 10m 03s, a few seconds more if slow
+    await user.should_see(
+        "The worker may be down: check its log, or start one:"
+        " cliftonsites worker --process identification"
+    )
 
 
 async def test_pause_sends_a_command_as_the_admin(

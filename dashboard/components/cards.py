@@ -219,9 +219,13 @@ def status_facts(status: ProcessStatus, zone: ZoneInfo | None) -> Facts:
 
 
 def stale_text(status: ProcessStatus) -> str:
+    """Why the card is red, and what to do about it."""
+    start = f"cliftonsites worker --process {status.process}"
+    if status.heartbeat_age_seconds is None:
+        return f"No worker has reported yet. Start one: {start}"
     return (
         f"Stale: no heartbeat for {format_age(status.heartbeat_age_seconds)}."
-        " The worker may be down."
+        f" The worker may be down: check its log, or start one: {start}"
     )
 
 
