@@ -97,10 +97,10 @@ FAILURES = (
     "site build failed: invalid phone number",
 )
 SKIPS = (
-    "skipped: business already has a website",
-    "skipped: permanently closed",
-    "skipped: duplicate of another listing",
-    "skipped: category not served",
+    "business already has a website",
+    "permanently closed",
+    "duplicate of another listing",
+    "category not served",
 )
 OUTREACH_FAILURES = (
     "smartlead: 429 Too Many Requests",

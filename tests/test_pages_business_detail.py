@@ -3,6 +3,7 @@ its audit row in one transaction (a failing audit insert leaves the business as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -63,6 +64,35 @@ async def test_the_page_says_why_a_failed_business_stopped(
     why = user.find(marker="business-why").elements.pop()
     text = " ".join(e.text for e in why.descendants() if hasattr(e, "text"))
     assert text.startswith("Why: failed") and "timeout" in text
+
+
+def value_after(content: str, label: str) -> str:
+    """The value cell right after `label`'s cell in the facts grid."""
+    match = re.search(rf">{re.escape(label)}</span><span[^>]*>([^<]*)</span>", content)
+    assert match is not None, f"no {label!r} row in {content[:300]}"
+    return match.group(1)
+
+
+async def test_the_facts_card_reads_as_labels_with_times_in_the_pages_zone(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(
+        app_runtime, 7, status="failed", attempts=2, last_error="<b>timeout</b>", phone=None
+    )
+    await open_detail(user, bid)
+    facts = user.find(marker="business-facts").elements.pop()
+    content = str(facts.content)
+    for label, value in (
+        ("Place id", "place-7"),
+        ("Location", "Clifton, NJ"),
+        ("Attempts", "2"),
+        ("Phone", "—"),
+        ("Started", "—"),
+        ("Last error", "&lt;b&gt;timeout&lt;/b&gt;"),  # escaped, not markup
+    ):
+        assert value_after(content, label) == value, label
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", value_after(content, "Found"))
+    assert "place_id" not in content and "last_error" not in content
 
 
 async def test_a_failing_audit_leaves_the_business_unchanged(

@@ -147,6 +147,23 @@ async def test_bad_config_values_show_at_their_field_and_save_nothing(
     assert await audit_actions(app_runtime) == []
 
 
+async def test_config_fields_show_their_unit_and_allowed_range(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    await user.open("/config")
+    await user.should_see(marker="batch_size", retries=100)
+
+    def props(key: str) -> dict[str, Any]:
+        return dict(user.find(marker=key).elements.pop().props)
+
+    assert props("stale_after_minutes")["suffix"] == "minutes"
+    assert props("stale_after_minutes")["hint"] == "1 to 1,440"
+    assert props("heartbeat_stale_seconds")["suffix"] == "seconds"
+    assert props("pace_seconds")["suffix"] == "seconds"
+    assert props("daily_deploy_limit")["hint"] == "0 to 10,000,000"
+    assert "suffix" not in props("batch_size")
+
+
 async def test_turning_a_process_off_needs_a_fresh_code(
     user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:

@@ -6,13 +6,16 @@ its audit row in one transaction, dashboard/pages/business_actions.py)."""
 from __future__ import annotations
 
 import time
+from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from nicegui import ui
 
 from dashboard.backends.base import BackendError, Filter, Order
 from dashboard.components import live
+from dashboard.components.cards import Facts
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin
 from dashboard.components.timefmt import format_time
@@ -138,6 +141,50 @@ def why_card(summary: str, details: list[str]) -> None:
             ui.label(f"• {line}").classes("text-sm")
 
 
+def business_facts(p: dict[str, Any], q: dict[str, Any] | None, zone: ZoneInfo | None) -> Facts:
+    """The facts card: labels as an admin reads them, times in the page's zone, `—` for
+    what is not known."""
+
+    def text(value: Any) -> str:
+        return "—" if value is None or value == "" else str(value)
+
+    facts: Facts = [
+        ("Id", text(p["id"])),
+        ("Place id", text(p["place_id"])),
+        ("Category", text(p["category"])),
+        ("Location", f"{p['city']}, {p['region']}"),
+        ("Address", text(p.get("address"))),
+        ("Phone", text(p.get("phone"))),
+        ("Email", text(p.get("email"))),
+        ("Priority", text(p.get("priority"))),
+        ("Attempts", text(p.get("attempts"))),
+        ("Claimed by", text(p.get("claimed_by"))),
+        ("Found", format_time(p.get("created_at"), zone)),
+        ("Started", format_time(p.get("started_at"), zone)),
+        ("Finished", format_time(p.get("finished_at"), zone)),
+        ("Last error", text(p.get("last_error"))),
+    ]
+    if q:
+        facts += [
+            ("Site", text(q["uuid"])),
+            ("Deployed", format_time(q.get("deployed_at"), zone)),
+            ("Payment", text(q.get("stripe_payment_id"))),
+            ("Customer email", text(q.get("customer_email"))),
+        ]
+    return facts
+
+
+def details_html(facts: Facts) -> str:
+    """`label  value` rows, values left-aligned and wrapping (errors can be long)."""
+    cells = "".join(
+        f'<span class="text-gray-500">{escape(name)}</span>'
+        f'<span class="break-words min-w-0">{escape(value)}</span>'
+        for name, value in facts
+    )
+    grid = "display:grid;grid-template-columns:max-content minmax(0,1fr);gap:0.15rem 1rem"
+    return f'<div class="w-full text-sm" style="{grid}">{cells}</div>'
+
+
 def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) -> None:
     p, q = data["pipeline"], data["qualified"]
     zone = current_zone()
@@ -169,26 +216,9 @@ def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) 
             )
     with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-3 gap-4"):
         with ui.card().classes("w-full"):
-            for key in (
-                "id",
-                "place_id",
-                "category",
-                "city",
-                "region",
-                "address",
-                "phone",
-                "email",
-                "attempts",
-                "claimed_by",
-                "last_error",
-            ):
-                ui.label(f"{key}: {p.get(key) if p.get(key) is not None else '—'}").classes(
-                    "text-sm"
-                )
+            ui.html(details_html(business_facts(p, q, zone))).mark("business-facts")
             if q:
-                ui.link(f"site {q['uuid']}", q["preview_url"], new_tab=True)
-                ui.label(f"payment: {q['stripe_payment_id'] or '—'}; {q['customer_email'] or ''}")
-                ui.label(f"deployed {format_time(q['deployed_at'], zone)}").classes("text-sm")
+                ui.link(f"open site {q['uuid']}", q["preview_url"], new_tab=True)
         with ui.column().classes("lg:col-span-2 w-full"):
             ui.label("Timeline").classes("text-lg font-semibold")
             events = business_events(p, q, data["logs"], data["outreach"], data["stripe"])

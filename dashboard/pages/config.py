@@ -107,13 +107,14 @@ class ConfigForm:
         self.inputs: dict[str, ui.input] = {}
         with ui.grid().classes("w-full grid-cols-1 md:grid-cols-2 xl:grid-cols-3 gap-4"):
             for field in FIELDS:
-                self.inputs[field.key] = (
-                    ui.input(
-                        field.label, value=str(getattr(config, field.key)), validation=field.error
-                    )
-                    .props("inputmode=decimal")
-                    .mark(field.key)
-                )
+                element = ui.input(
+                    field.label, value=str(getattr(config, field.key)), validation=field.error
+                ).props("inputmode=decimal")
+                # the unit beside the value, and the allowed range under it
+                element.props["hint"] = f"{field.low:,} to {field.high:,}"
+                if field.unit:
+                    element.props["suffix"] = field.unit.strip()
+                self.inputs[field.key] = element.mark(field.key)
         with ui.row().classes("items-center gap-4"):
             ui.button("Save", icon="save", on_click=self.save).mark("config-save")
             self.status = ui.label(self._saved_text()).classes("text-sm text-gray-500")
