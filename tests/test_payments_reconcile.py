@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import httpx
+import psycopg
+import pytest
+from click.testing import CliRunner
 
 from dashboard.payments import simulate
+from dashboard.payments.commands import reconcile
 from dashboard.payments.reconcile import fix, list_mismatches
 from tests.test_routes_support import WHSEC, Money, checkout_event, money_fixture  # noqa: F401
 
@@ -78,3 +83,26 @@ def test_stripe_simulate_reads_the_demo_secret_file(tmp_path, monkeypatch) -> No
     (tmp_path / "secrets.env").write_text("# generated\nSTRIPE_WEBHOOK_SECRET=whsec_demo\n")
     assert simulate.webhook_secret(tmp_path) == "whsec_demo"
     assert simulate.webhook_secret(tmp_path, "whsec_env") == "whsec_env"
+
+
+def test_the_command_prints_each_mismatch_with_its_time_and_zone(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_why import deployed
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        deployed(
+            conn, "late0001", outreach_status="failed", outreach_error="boom",
+            deployed_at="now() - interval '2 hours'",
+        )  # fmt: skip
+        [(at,)] = conn.execute(
+            "select deployed_at from qualified_businesses where uuid = 'late0001'"
+        ).fetchall()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    result = CliRunner().invoke(reconcile, [])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "late0001" in x)
+    assert line.endswith(
+        f"Biz: deployed, outreach is failed (boom)  (since {at.astimezone(UTC):%F %T} UTC)"
+    ), line
+    assert "1 mismatches; run with --fix" in result.output

@@ -20,6 +20,7 @@ def reconcile(apply_fixes: bool) -> None:
 
 
 async def _reconcile(apply_fixes: bool) -> None:
+    from dashboard.components.timefmt import format_time
     from dashboard.payments.reconcile import fix, list_mismatches
     from dashboard.runtime import close_runtime, open_runtime
 
@@ -29,7 +30,8 @@ async def _reconcile(apply_fixes: bool) -> None:
         if not findings:
             click.echo("no mismatches: payments, sites and outreach agree")
         for finding in findings:
-            click.echo(f"{finding.title}: {finding.subject}  {finding.detail}")
+            since = f"  (since {format_time(finding.since)})" if finding.since else ""
+            click.echo(f"{finding.title}: {finding.subject}  {finding.detail}{since}")
             if apply_fixes:
                 result = await fix(runtime.api, finding, f"cli:{getpass.getuser()}")
                 click.echo(f"  -> {finding.fix_label}: {result}")

@@ -85,13 +85,13 @@ async def list_mismatches(api: Backend, *, now: datetime | None = None) -> list[
     for row in await _businesses(
         api, [Filter("claimed", "is", True), Filter("outreach_status", "in", RUNNING)], "claimed_at"
     ):
-        detail = f"paid {row['claimed_at']:%Y-%m-%d %H:%M}, outreach is {row['outreach_status']}"
+        detail = f"paid, outreach is {row['outreach_status']}"
         found.append(_business_finding("paid_outreach_running", row, detail, row["claimed_at"]))
     found += await _no_outreach(api, now, minutes) if enabled else []
     for row in await _businesses(
         api, [Filter("claimed", "is", True), Filter("site_status", "neq", "active")], "claimed_at"
     ):
-        detail = f"paid {row['claimed_at']:%Y-%m-%d %H:%M}, site is {row['site_status']}"
+        detail = f"paid, site is {row['site_status']}"
         found.append(_business_finding("claimed_site_inactive", row, detail, row["claimed_at"]))
     found += await _stripe_failures(api, now)
     return found
@@ -118,9 +118,7 @@ async def _no_outreach(api: Backend, now: datetime, minutes: int) -> list[Findin
     )  # fmt: skip
     findings = []
     for row in late + stuck:
-        detail = (
-            f"deployed {row['deployed_at']:%Y-%m-%d %H:%M}, outreach is {row['outreach_status']}"
-        )
+        detail = f"deployed, outreach is {row['outreach_status']}"
         if row.get("outreach_error"):
             detail += f" ({row['outreach_error']})"
         findings.append(_business_finding("deployed_no_outreach", row, detail, row["deployed_at"]))
