@@ -183,6 +183,8 @@ async def signed_in_on_security(user: User, enrolled: Signed, clock: FakeClock) 
     await user.should_see(marker="logout", retries=20)
     await user.open("/security")
     await user.should_see(marker="codes-left", retries=20)
+    audit = user.find(marker="audit").elements.pop()
+    assert audit.rows and all(row["at"].endswith(" UTC") for row in audit.rows)  # type: ignore[attr-defined]
     clock.advance(seconds=30)
 
 

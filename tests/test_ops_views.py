@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 
@@ -35,6 +36,7 @@ def test_status_shows_processes_config_and_runs(db_url: str) -> None:
     seed_database(db_url, businesses=200, targets=10)
     text = run("status", "--database-url", db_url)
     assert "implementation" in text and "outreach on" in text and "latest runs" in text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)
     data = json.loads(run("status", "--database-url", db_url, "--json"))
     assert {p["process"] for p in data["processes"]} == {"identification", "implementation"}
     assert data["identification"]["total"] == 10 and len(data["runs"]) == 8
@@ -51,6 +53,9 @@ def test_logs_filter_by_process_and_minimum_level(db_url: str) -> None:
         "logs", "--database-url", db_url, "--process", "implementation", "--level", "warning"
     )
     assert "broke one" in text and "built one" not in text and "smartlead" not in text
+    # times name their zone, whatever the session's time zone is
+    [line] = [x for x in text.splitlines() if "broke one" in x]
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  ERROR", line), line
     lines = run("logs", "--database-url", db_url, "--json").splitlines()
     assert [json.loads(line)["message"] for line in lines] == [
         "built one", "broke one", "smartlead down",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dashboard.components.timefmt import format_time
 from dashboard.ops.doctor import Report
 
 
@@ -23,7 +24,7 @@ def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return format_time(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from dashboard.components.timefmt import format_time
 from dashboard.ops.render import table
 
 Record = dict[str, Any]
@@ -133,9 +134,8 @@ def log_rows(
 
 
 def log_line(row: Record) -> str:
-    stamp = row["created_at"].strftime("%Y-%m-%d %H:%M:%S") if isinstance(
-        row["created_at"], datetime
-    ) else str(row["created_at"])  # fmt: skip
+    at = row["created_at"]
+    stamp = format_time(at) if isinstance(at, datetime) else str(at)
     extra = f" [business {row['business_id']}]" if row.get("business_id") else ""
     return f"{stamp}  {row['level'].upper():<7} {row['process']:<14} {row['message']}{extra}"
 

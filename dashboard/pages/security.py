@@ -12,7 +12,8 @@ from dashboard.auth import get_auth
 from dashboard.auth.access import as_admin, page_meta, page_session, require_admin
 from dashboard.auth.audit import recent_for
 from dashboard.auth.ui import code_input, enrollment_view, recovery_codes_view
-from dashboard.components.frame import frame
+from dashboard.components.frame import current_zone, frame
+from dashboard.components.timefmt import format_time
 
 
 async def _summary() -> None:
@@ -126,17 +127,18 @@ async def _audit_table() -> None:
     if session is None:
         return
     rows = await recent_for(get_auth().db, session.user_id)
+    zone = current_zone()
     ui.label("Your recent sign-in activity").classes("text-lg font-semibold")
     ui.table(
         columns=[
-            {"name": "at", "label": "When (UTC)", "field": "at"},
+            {"name": "at", "label": "When", "field": "at"},
             {"name": "action", "label": "Action", "field": "action"},
             {"name": "ip", "label": "Address", "field": "ip"},
             {"name": "agent", "label": "Browser", "field": "agent"},
         ],
         rows=[
             {
-                "at": f"{r['created_at']:%Y-%m-%d %H:%M:%S}",
+                "at": format_time(r["created_at"], zone),
                 "action": r["action"],
                 "ip": r["ip"] or "",
                 "agent": (r["user_agent"] or "")[:60],
