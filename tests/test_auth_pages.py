@@ -196,7 +196,10 @@ def wrong(code: str) -> str:
 async def test_recovery_codes_are_regenerated_with_a_fresh_code_and_not_with_a_wrong_one(
     user: User, enrolled: Signed, auth: AuthService, clock: FakeClock
 ) -> None:
+    old = await auth.recovery.replace(enrolled.session.user_id)
+    assert await auth.recovery.use(enrolled.session.user_id, old[0])
     await signed_in_on_security(user, enrolled, clock)
+    await user.should_see("Recovery codes left: 9 of 10")
     right = code_at(enrolled.secret, clock())
     user.find(marker="regen-code").type(wrong(right))
     user.find(marker="regenerate").click()
@@ -207,8 +210,9 @@ async def test_recovery_codes_are_regenerated_with_a_fresh_code_and_not_with_a_w
     await user.should_see(marker="recovery-codes", retries=20)
     shown = user.find(marker="recovery-codes").elements.pop()
     codes = [child.text for child in shown.default_slot.children]
-    assert len(set(codes)) == 10
+    assert len(set(codes)) == 10 and not set(codes) & set(old)
     assert await auth.recovery.remaining(enrolled.session.user_id) == 10
+    await user.should_see("Recovery codes left: 10 of 10")  # the summary is read again
 
 
 async def test_a_new_authenticator_is_enrolled_from_the_current_one_and_the_old_one_stops(

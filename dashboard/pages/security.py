@@ -6,6 +6,8 @@ action re-checks the session first (`require_admin`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from nicegui import ui
 
 from dashboard.auth import get_auth
@@ -37,7 +39,10 @@ async def _summary() -> None:
     ui.label(f"Active sessions: {len(active)}")
 
 
-def _regenerate_card() -> None:
+Refresh = Callable[[], Awaitable[None]]
+
+
+def _regenerate_card(refresh_summary: Refresh) -> None:
     with ui.card().classes("w-full"):
         ui.label("Recovery codes").classes("text-lg font-semibold")
         code = code_input("Current 6-digit code", "regen-code")
@@ -55,13 +60,14 @@ def _regenerate_card() -> None:
             out.clear()
             with out:
                 recovery_codes_view(codes)
+            await refresh_summary()
 
         ui.button("Regenerate recovery codes", on_click=regenerate).props(
             "id=regenerate data-testid=regenerate"
         ).mark("regenerate")
 
 
-def _reenrol_card() -> None:
+def _reenrol_card(refresh_summary: Refresh) -> None:
     with ui.card().classes("w-full"):
         ui.label("Authenticator app").classes("text-lg font-semibold")
         ui.label("Moving to a new phone? Enter a code from the current app to enrol a new one.")
@@ -97,6 +103,7 @@ def _reenrol_card() -> None:
                     with out:
                         ui.label("New authenticator enrolled; the old one no longer works.")
                         recovery_codes_view(codes)
+                    await refresh_summary()
 
                 ui.button("Verify new app", on_click=confirm).props(
                     "id=confirm-reenrol data-testid=confirm-reenrol"
@@ -151,9 +158,18 @@ async def _audit_table() -> None:
 
 async def security_page() -> None:
     with frame("Security", active="/security"):
-        await _summary()
-        _reenrol_card()
-        _regenerate_card()
+        summary = ui.column()
+        with summary:
+            await _summary()
+
+        async def refresh_summary() -> None:
+            """Codes left and the authenticator, again, after a change on this page."""
+            summary.clear()
+            with summary:
+                await _summary()
+
+        _reenrol_card(refresh_summary)
+        _regenerate_card(refresh_summary)
         _sign_out_card()
         await _audit_table()
 
