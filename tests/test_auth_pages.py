@@ -188,9 +188,15 @@ async def signed_in_on_security(user: User, enrolled: Signed, clock: FakeClock) 
     clock.advance(seconds=30)
 
 
-def wrong(code: str) -> str:
-    """A six-digit code that is certainly not `code`."""
-    return f"{(int(code) + 1) % 1_000_000:06d}"
+async def wrong_code_then(user: User, right: str, field: str, button: str, *, shows: str) -> None:
+    """A wrong code in `field` first: refused with the app's message, `shows` not shown;
+    then `right`, submitted the same way."""
+    user.find(marker=field).type(f"{(int(right) + 1) % 1_000_000:06d}")
+    user.find(marker=button).click()
+    await user.should_see("That code is not right. Check your authenticator app.", retries=20)
+    user.should_not_see(marker=shows)
+    user.find(marker=field).clear().type(right)
+    user.find(marker=button).click()
 
 
 async def test_recovery_codes_are_regenerated_with_a_fresh_code_and_not_with_a_wrong_one(
@@ -201,12 +207,7 @@ async def test_recovery_codes_are_regenerated_with_a_fresh_code_and_not_with_a_w
     await signed_in_on_security(user, enrolled, clock)
     await user.should_see("Recovery codes left: 9 of 10")
     right = code_at(enrolled.secret, clock())
-    user.find(marker="regen-code").type(wrong(right))
-    user.find(marker="regenerate").click()
-    await user.should_see("That code is not right. Check your authenticator app.", retries=20)
-    user.should_not_see(marker="recovery-codes")
-    user.find(marker="regen-code").clear().type(right)
-    user.find(marker="regenerate").click()
+    await wrong_code_then(user, right, "regen-code", "regenerate", shows="recovery-codes")
     await user.should_see(marker="recovery-codes", retries=20)
     shown = user.find(marker="recovery-codes").elements.pop()
     codes = [child.text for child in shown.default_slot.children]
@@ -220,12 +221,7 @@ async def test_a_new_authenticator_is_enrolled_from_the_current_one_and_the_old_
 ) -> None:
     await signed_in_on_security(user, enrolled, clock)
     current = code_at(enrolled.secret, clock())
-    user.find(marker="reenrol-code").type(wrong(current))
-    user.find(marker="reenrol").click()
-    await user.should_see("That code is not right. Check your authenticator app.", retries=20)
-    user.should_not_see(marker="secret")
-    user.find(marker="reenrol-code").clear().type(current)
-    user.find(marker="reenrol").click()
+    await wrong_code_then(user, current, "reenrol-code", "reenrol", shows="secret")
     await user.should_see(marker="secret", retries=20)
     secret = user.find(marker="secret").elements.pop().text.replace(" ", "")
     assert secret != enrolled.secret
