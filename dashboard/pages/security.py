@@ -62,6 +62,7 @@ def _regenerate_card(refresh_summary: Refresh) -> None:
                 recovery_codes_view(codes)
             await refresh_summary()
 
+        code.on("keydown.enter", regenerate)
         ui.button("Regenerate recovery codes", on_click=regenerate).props(
             "id=regenerate data-testid=regenerate"
         ).mark("regenerate")
@@ -105,10 +106,12 @@ def _reenrol_card(refresh_summary: Refresh) -> None:
                         recovery_codes_view(codes)
                     await refresh_summary()
 
+                new_code.on("keydown.enter", confirm)
                 ui.button("Verify new app", on_click=confirm).props(
                     "id=confirm-reenrol data-testid=confirm-reenrol"
                 ).mark("confirm-reenrol")
 
+        code.on("keydown.enter", start)
         ui.button("Re-enrol", on_click=start).props("id=reenrol data-testid=reenrol").mark(
             "reenrol"
         )
