@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-import psycopg
 import pytest
 from nicegui.testing import User
 
@@ -14,31 +13,18 @@ from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
 from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle
+from tests.faults import audit_refusing
 from tests.test_pages_businesses import add_business, audit_actions, status_of
 
 app_runtime = test_auth_helpers.app_runtime
 admin = admin_session.admin
-REFUSE_AUDIT = """
-create schema if not exists test_faults;
-create or replace function test_faults.refuse_audit() returns trigger
-  language plpgsql as $$ begin raise exception 'the audit log is unavailable'; end $$;
-create trigger refuse_audit before insert on public.admin_audit_log
-  for each row execute function test_faults.refuse_audit();
-"""
 
 
 @pytest.fixture
 async def audit_down(app_runtime: Runtime) -> AsyncIterator[None]:
-    """The audit log refuses every insert (a real database failure, nothing mocked)."""
-    async with await psycopg.AsyncConnection.connect(
-        app_runtime.database_url, autocommit=True
-    ) as conn:
-        await conn.execute(REFUSE_AUDIT)
-        try:
-            yield
-        finally:
-            await conn.execute("drop trigger refuse_audit on public.admin_audit_log")
-            await conn.execute("drop schema test_faults cascade")
+    """The audit log refuses every insert."""
+    async with audit_refusing(app_runtime):
+        yield
 
 
 async def open_detail(user: User, business_id: int) -> None:
@@ -145,3 +131,48 @@ async def test_an_action_and_its_audit_row_name_the_status_before_and_after(
 
 async def _status_is(runtime: Runtime, bid: int, status: str) -> bool:
     return await status_of(runtime, bid) == status
+
+
+async def test_requeue_all_failed_writes_nothing_when_its_audit_row_fails(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
+    # only the requeue's own audit row is refused; the step-up's is written
+    async with audit_refusing(app_runtime, "new.action = 'businesses_requeued'"):
+        await user.open("/businesses")
+        await user.should_see(marker="requeue-all-failed", retries=100)
+        user.find(marker="requeue-all-failed").click()
+        await user.should_see(marker="step-up-code", retries=50)
+        user.find(marker="step-up-code").type(admin.fresh_code())
+        user.find(marker="step-up-confirm").click()
+        await user.should_see("Nothing was requeued: the audit log is unavailable", retries=50)
+    assert await status_of(app_runtime, bid) == "failed"
+    assert "businesses_requeued" not in await audit_actions(app_runtime)
+
+
+async def test_a_database_failure_nobody_expected_is_told_to_the_admin(
+    user: User,
+    admin: SignedIn,
+    app_runtime: Runtime,
+    audit_down: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The step-up before a bulk requeue writes an audit row; with the audit log down,
+    the click fails outside any handler's except, and the page says so."""
+    bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
+    await user.open("/businesses")
+    await user.should_see(marker="requeue-all-failed", retries=100)
+    user.find(marker="requeue-all-failed").click()
+    await user.should_see(marker="step-up-code", retries=50)
+    user.find(marker="step-up-code").type(admin.fresh_code())
+    user.find(marker="step-up-confirm").click()
+    await user.should_see(
+        "The database refused this: the audit log is unavailable. That step was not saved;",
+        retries=50,
+    )
+    assert await status_of(app_runtime, bid) == "failed"
+    # it is in the server log too; that ERROR line is expected here, so the User fixture
+    # (which fails a test on any ERROR log) is told by taking it out
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and all("the audit log is unavailable" in str(r.exc_info) for r in errors)
+    caplog.clear()

@@ -177,6 +177,44 @@ async def test_turning_a_process_off_needs_a_fresh_code(
     await settle(lambda: _config_is(app_runtime, "implementation_enabled", False))
 
 
+async def test_requeue_all_failed_needs_a_fresh_code_then_moves_them_in_one_audited_step(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    failed = [
+        await add_business(app_runtime, n, status="failed", attempts=3, last_error="boom")
+        for n in (1, 2, 3)
+    ]
+    queued = await add_business(app_runtime, 4)
+    await user.open("/businesses")
+    await user.should_see(marker="requeue-all-failed", retries=100)
+    user.find(marker="requeue-all-failed").click()
+    await user.should_see("3 failed business(es) go back to the queue", retries=50)
+    right = admin.fresh_code()
+    user.find(marker="step-up-code").type(f"{(int(right) + 1) % 1_000_000:06d}")
+    user.find(marker="step-up-confirm").click()
+    await user.should_see("That code is wrong or already used: nothing was changed.", retries=50)
+    assert [await status_of(app_runtime, b) for b in failed] == ["failed"] * 3
+    user.find(marker="requeue-all-failed").click()
+    await user.should_see(marker="step-up-code", retries=50)
+    user.find(marker="step-up-code").type(admin.fresh_code())
+    user.find(marker="step-up-confirm").click()
+    await user.should_see("Requeued 3 business(es).", retries=50)
+    rows = (
+        await app_runtime.api.select("pipeline_businesses", filters=[Filter("id", "in", failed)])
+    ).rows
+    assert {(r["status"], r["attempts"], r["last_error"]) for r in rows} == {("queued", 0, None)}
+    assert await status_of(app_runtime, queued) == "queued"
+    [entry] = (
+        await app_runtime.api.select(
+            "admin_audit_log", filters=[Filter("action", "eq", "businesses_requeued")]
+        )
+    ).rows
+    assert entry["details"] == {
+        "before": {"status": "failed", "count": 3},
+        "after": {"status": "queued", "count": 3},
+    }
+
+
 async def test_the_audit_page_lists_and_filters_admin_actions(
     user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:

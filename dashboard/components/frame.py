@@ -29,6 +29,7 @@ from nicegui import app, ui
 from nicegui.events import GenericEventArguments
 
 from dashboard.components import live
+from dashboard.components.errors import report_errors
 from dashboard.components.timefmt import zone_for
 
 PRODUCT = "CliftonSites Admin"
@@ -178,6 +179,7 @@ def frame(title: str, active: str = "/") -> Iterator[None]:
     app.storage.client["zone"] = zone_for(storage.get("time_mode"), storage.get("browser_tz"))
     dark = ui.dark_mode(bool(storage["dark_mode"]))
     ui.page_title(f"{title} · {PRODUCT}")
+    report_errors(to_admin=True)
     Header(active, dark)
     # The page's own content column holds banner, title and body: no wrapper element.
     ui.context.client.content.classes("w-full max-w-screen-2xl mx-auto p-8 gap-4")

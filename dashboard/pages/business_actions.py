@@ -83,10 +83,15 @@ async def retry_outreach(actor: Actor, business_id: int) -> str | None:
 async def requeue_failed(actor: Actor, expected: int) -> int:
     """Requeue every failed business (the admin was shown `expected`); how many moved."""
     async with get_runtime().db.as_caller(actor.caller()) as conn:
+        # counted by the statement itself: as_caller pipelines, and a pipelined cursor's
+        # rowcount is -1 until its result is fetched
         cur = await conn.execute(
-            f"update public.pipeline_businesses set {REQUEUE_SET} where status = 'failed'"
+            "with moved as (update public.pipeline_businesses"
+            f" set {REQUEUE_SET} where status = 'failed' returning 1)"
+            " select count(*) as n from moved"
         )
-        moved = cur.rowcount
+        row = await cur.fetchone()
+        moved = int(row["n"]) if row else 0
         details = {
             "before": {"status": "failed", "count": expected},
             "after": {"status": "queued", "count": moved},

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.backends.base import Filter
+from dashboard.backends.base import BackendError, Filter
 from dashboard.components import live
 from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame
@@ -67,7 +67,17 @@ async def bulk_requeue_failed() -> None:
     if not await verify_step_up(code):
         ui.notify("That code is wrong or already used: nothing was changed.", type="negative")
         return
-    moved = await requeue_failed(actor, count)
+    # one transaction with its audit row: a second or so per 50,000 rows, so say so
+    working = ui.notification(
+        f"Requeuing {count:,} failed business(es)…", spinner=True, timeout=None
+    )
+    try:
+        moved = await requeue_failed(actor, count)
+    except BackendError as exc:
+        ui.notify(f"Nothing was requeued: {exc.message}", type="negative", multi_line=True)
+        return
+    finally:
+        working.dismiss()
     ui.notify(f"Requeued {moved:,} business(es).", type="positive")
 
 
@@ -82,7 +92,9 @@ class SearchView:
             self.status.classes("w-40")
             ui.button("Search", icon="search", on_click=self.apply).props("no-caps")
             ui.space()
-            ui.button("Requeue all failed…", color="negative", on_click=bulk_requeue_failed)
+            ui.button("Requeue all failed…", color="negative", on_click=bulk_requeue_failed).mark(
+                "requeue-all-failed"
+            )
         self.table = ServerTable(COLUMNS, self.fetch, format_row=self.format_row)
         self.table.table.on("rowClick", self.open)
 

@@ -9,6 +9,7 @@ from dashboard.auth.access import page_meta
 from dashboard.auth.provider import AuthError
 from dashboard.auth.service import safe_next
 from dashboard.auth.ui import error_label, submit_button
+from dashboard.components.errors import report_errors
 
 NOTICES = {
     "expired": "That sign-in step expired. Sign in again.",
@@ -18,6 +19,7 @@ NOTICES = {
 
 async def login_page(next: str = "", expired: str = "", signed_out: str = "") -> None:
     ui.page_title("Sign in · CliftonSites Admin")
+    report_errors(to_admin=False)
     target = safe_next(next)
     with ui.card().classes("absolute-center w-96"):
         ui.label("CliftonSites Admin").classes("text-xl font-bold")

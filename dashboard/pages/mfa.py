@@ -9,10 +9,12 @@ from dashboard.auth.access import page_meta, page_session
 from dashboard.auth.service import safe_next
 from dashboard.auth.sessions import AdminSession
 from dashboard.auth.ui import code_form
+from dashboard.components.errors import report_errors
 
 
 async def mfa_page(next: str = "") -> None:
     ui.page_title("Verify · CliftonSites Admin")
+    report_errors(to_admin=False)
     auth = get_auth()
     session = await page_session()
     if session is None:

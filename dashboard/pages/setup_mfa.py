@@ -13,10 +13,12 @@ from dashboard.auth.access import page_meta, page_session
 from dashboard.auth.service import safe_next
 from dashboard.auth.sessions import AdminSession
 from dashboard.auth.ui import code_form, enrollment_view, recovery_codes_view
+from dashboard.components.errors import report_errors
 
 
 async def setup_mfa_page(next: str = "") -> None:
     ui.page_title("Set up two-step verification · CliftonSites Admin")
+    report_errors(to_admin=False)
     auth = get_auth()
     session = await page_session()
     if session is None:
