@@ -228,6 +228,9 @@ async def test_recovery_codes_are_regenerated_with_a_fresh_code_and_not_with_a_w
     shown = user.find(marker="recovery-codes").elements.pop()
     codes = [child.text for child in shown.default_slot.children]
     assert len(set(codes)) == 10 and not set(codes) & set(old)
+    user.find(marker="download-codes").click()
+    saved = await user.download.next()
+    assert saved.text == "\n".join(codes) + "\n"
     assert await auth.recovery.remaining(enrolled.session.user_id) == 10
     await user.should_see("Recovery codes left: 10 of 10")  # the summary is read again
 
@@ -250,6 +253,30 @@ async def test_a_new_authenticator_is_enrolled_from_the_current_one_and_the_old_
     with pytest.raises(AuthError):
         await auth.step_up(enrolled.session, code_at(enrolled.secret, clock()), META)
     await auth.step_up(enrolled.session, code_at(secret, clock()), META)
+
+
+async def test_sign_out_everywhere_ends_the_sessions_of_other_browsers(
+    user: User,
+    enrolled: Signed,
+    auth: AuthService,
+    clock: FakeClock,
+    create_user: Callable[[], User],
+) -> None:
+    other = create_user()
+    await password_step(other)
+    await other.should_see("Two-step verification", retries=20)
+    other.find(marker="code").type(code_at(enrolled.secret, clock()))
+    other.find(marker="verify").click()
+    await other.should_see(marker="logout", retries=20)
+    clock.advance(seconds=30)
+    await signed_in_on_security(user, enrolled, clock)
+    await user.should_see("Active sessions: 3")  # this browser, the other, the fixture's
+    user.find(marker="sign-out-everywhere").click()
+    await user.should_see("You are signed out.", retries=20)
+    assert await auth.sessions.active_for(enrolled.session.user_id) == []
+    for browser in (user, other):
+        page = await browser.http_client.get("/security", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=/security"
 
 
 async def test_cookies_from_before_login_after_the_password_and_after_logout_are_refused(

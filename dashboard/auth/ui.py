@@ -181,5 +181,5 @@ def recovery_codes_view(codes: list[str]) -> None:
         ui.button(
             "Download",
             icon="download",
-            on_click=lambda: ui.download.content(text, "cliftonsites-recovery-codes.txt"),
+            on_click=lambda: ui.download.content(text.encode(), "cliftonsites-recovery-codes.txt"),
         ).props("id=download-codes data-testid=download-codes").mark("download-codes")
