@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
 from dashboard.outreach import SERVICE_KEY
+from dashboard.payments import reconcile
 from dashboard.runtime import Runtime
 from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle
@@ -73,3 +75,17 @@ async def test_a_signed_out_admin_cannot_fix(
 
 async def _navigated_to_login(user: User) -> bool:
     return user.back_history[-1].startswith("/login") if user.back_history else False
+
+
+async def test_a_list_cut_at_the_limit_says_so_and_how_to_fix_them_all(
+    user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reconcile, "LIMIT", 1)
+    await paid_but_emailed(app_runtime)
+    await user.open("/reconcile")
+    await user.should_see(marker="finding-paid_outreach_running-paid0001", retries=100)
+    await user.should_see(marker="partial-paid_outreach_running")
+    [note] = user.find(marker="partial-paid_outreach_running").elements
+    assert note.text.startswith("Paid, but outreach is still running: more than 1 found;")  # type: ignore[attr-defined]
+    assert "cliftonsites reconcile --fix" in note.text  # type: ignore[attr-defined]
+    user.should_not_see(marker="partial-claimed_site_inactive")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from click.testing import CliRunner
 
+from dashboard.payments import reconcile as reconcile_module
 from dashboard.payments import simulate
 from dashboard.payments.commands import reconcile
 from dashboard.payments.reconcile import fix, list_mismatches
@@ -106,3 +108,30 @@ def test_the_command_prints_each_mismatch_with_its_time_and_zone(
         f"Biz: deployed, outreach is failed (boom)  (since {at.astimezone(UTC):%F %T} UTC)"
     ), line
     assert "1 mismatches; run with --fix" in result.output
+
+
+def paid_but_not_live(conn: psycopg.Connection[Any], *codes: str) -> None:
+    from tests.test_why import deployed
+
+    for code in codes:
+        deployed(conn, code, claimed=True, claimed_at="now() - interval '1 hour'")
+
+
+def test_fix_reads_again_until_every_mismatch_past_the_first_page_is_fixed(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reconcile_module, "LIMIT", 2)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        paid_but_not_live(conn, "paid0001", "paid0002", "paid0003")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    listed = CliRunner().invoke(reconcile, [])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("Claimed, but the site is not active: paid") == 2
+    assert "Claimed, but the site is not active: more than 2; only the oldest 2" in listed.output
+    fixed = CliRunner().invoke(reconcile, ["--fix"])
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.output.count("-> Activate site: {'activated': True") == 3
+    assert "more than" not in fixed.output
+    with psycopg.connect(db_url) as conn:
+        states = conn.execute("select distinct site_status from qualified_businesses").fetchall()
+    assert states == [("active",)]

@@ -19,7 +19,8 @@ from dashboard.components import live
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin
 from dashboard.components.timefmt import format_time
-from dashboard.payments.reconcile import Finding, fix, list_mismatches
+from dashboard.payments import reconcile
+from dashboard.payments.reconcile import TITLES, Finding, Kind, fix, list_mismatches
 from dashboard.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,13 @@ async def apply_fix(finding: Finding, refresh: Callable[[], Awaitable[None]]) ->
         note = f" ({result['note']})" if result.get("note") else ""
         ui.notify(f"{finding.fix_label}: done for {finding.subject}{note}", type="positive")
     await refresh()
+
+
+def partial_text(kind: Kind) -> str:
+    return (
+        f"{TITLES[kind]}: more than {reconcile.LIMIT} found; the oldest are listed. Fix these"
+        " and the next appear, or run `cliftonsites reconcile --fix` to fix them all."
+    )
 
 
 def finding_card(finding: Finding, refresh: Callable[[], Awaitable[None]]) -> None:
@@ -64,10 +72,15 @@ async def reconcile_page() -> None:
 
         @ui.refreshable
         async def body() -> None:
-            findings = await list_mismatches(get_runtime().api)
+            more: set[Kind] = set()
+            findings = await list_mismatches(get_runtime().api, more=more)
             if not findings:
                 ui.label("Nothing to reconcile: payments, sites and outreach agree.").mark(
                     "reconcile-clean"
+                )
+            for kind in sorted(more):
+                ui.label(partial_text(kind)).classes("text-sm font-semibold").mark(
+                    f"partial-{kind}"
                 )
             for finding in findings:
                 finding_card(finding, body.refresh)

@@ -21,22 +21,44 @@ def reconcile(apply_fixes: bool) -> None:
 
 async def _reconcile(apply_fixes: bool) -> None:
     from dashboard.components.timefmt import format_time
-    from dashboard.payments.reconcile import fix, list_mismatches
+    from dashboard.payments.reconcile import LIMIT, TITLES, Kind, fix, list_mismatches
     from dashboard.runtime import close_runtime, open_runtime
 
     runtime = await open_runtime(load_settings())
     try:
-        findings = await list_mismatches(runtime.api)
-        if not findings:
-            click.echo("no mismatches: payments, sites and outreach agree")
-        for finding in findings:
-            since = f"  (since {format_time(finding.since)})" if finding.since else ""
-            click.echo(f"{finding.title}: {finding.subject}  {finding.detail}{since}")
-            if apply_fixes:
-                result = await fix(runtime.api, finding, f"cli:{getpass.getuser()}")
-                click.echo(f"  -> {finding.fix_label}: {result}")
+        # a read lists at most LIMIT of a kind, oldest first; with --fix, read again after
+        # fixing until no kind has more, or a read brings nothing new (the rest are the
+        # ones whose fixes did not clear them: each is tried once)
+        seen: set[tuple[str, str]] = set()
+        while True:
+            more: set[Kind] = set()
+            findings = await list_mismatches(runtime.api, more=more)
+            new = [f for f in findings if (f.kind, f.subject) not in seen]
+            if not seen and not findings:
+                click.echo("no mismatches: payments, sites and outreach agree")
+            for finding in new:
+                since = f"  (since {format_time(finding.since)})" if finding.since else ""
+                click.echo(f"{finding.title}: {finding.subject}  {finding.detail}{since}")
+                if apply_fixes:
+                    try:
+                        result = await fix(runtime.api, finding, f"cli:{getpass.getuser()}")
+                    except Exception as exc:  # a provider or the database refused: go on
+                        click.echo(f"  -> {finding.fix_label} failed: {exc}")
+                    else:
+                        click.echo(f"  -> {finding.fix_label}: {result}")
+            seen |= {(f.kind, f.subject) for f in new}
+            if not apply_fixes or not more or not new:
+                break
         if findings and not apply_fixes:
             click.echo(f"{len(findings)} mismatches; run with --fix to apply every fix")
+        for kind in sorted(more):
+            if apply_fixes:
+                click.echo(
+                    f"{TITLES[kind]}: more than {LIMIT} remain, and the oldest {LIMIT} are ones"
+                    " their fixes did not clear (above): see to those, then run again"
+                )
+            else:
+                click.echo(f"{TITLES[kind]}: more than {LIMIT}; only the oldest {LIMIT} are listed")
     finally:
         await close_runtime()
         if runtime.embedded_server is not None:

@@ -69,31 +69,42 @@ class Finding:
         return FIX_LABELS[self.kind]
 
 
-async def _businesses(api: Backend, filters: list[Filter], order: str) -> list[dict[str, Any]]:
+async def _businesses(
+    api: Backend, filters: list[Filter], order: str, kind: Kind, more: set[Kind]
+) -> list[dict[str, Any]]:
     # id breaks ties (rows written by one statement share their now()), so the list an
     # admin sees keeps its order from one read to the next
     page = await api.select(
         "qualified_businesses", filters=filters, order=[Order(order), Order("id")], limit=LIMIT
     )
+    if len(page.rows) >= LIMIT:
+        more.add(kind)
     return page.rows
 
 
-async def list_mismatches(api: Backend, *, now: datetime | None = None) -> list[Finding]:
+async def list_mismatches(
+    api: Backend, *, now: datetime | None = None, more: set[Kind] | None = None
+) -> list[Finding]:
+    """Every mismatch, oldest first, at most `LIMIT` per query; the kinds that had more
+    than that are added to `more` (when given), so a caller can say the list is partial."""
     now = now or datetime.now(UTC)
+    more = set() if more is None else more
     enabled, minutes = await outreach_settings(api)
     found: list[Finding] = []
     for row in await _businesses(
-        api, [Filter("claimed", "is", True), Filter("outreach_status", "in", RUNNING)], "claimed_at"
-    ):
+        api, [Filter("claimed", "is", True), Filter("outreach_status", "in", RUNNING)],
+        "claimed_at", "paid_outreach_running", more,
+    ):  # fmt: skip
         detail = f"paid, outreach is {row['outreach_status']}"
         found.append(_business_finding("paid_outreach_running", row, detail, row["claimed_at"]))
-    found += await _no_outreach(api, now, minutes) if enabled else []
+    found += await _no_outreach(api, now, minutes, more) if enabled else []
     for row in await _businesses(
-        api, [Filter("claimed", "is", True), Filter("site_status", "neq", "active")], "claimed_at"
-    ):
+        api, [Filter("claimed", "is", True), Filter("site_status", "neq", "active")],
+        "claimed_at", "claimed_site_inactive", more,
+    ):  # fmt: skip
         detail = f"paid, site is {row['site_status']}"
         found.append(_business_finding("claimed_site_inactive", row, detail, row["claimed_at"]))
-    found += await _stripe_failures(api, now)
+    found += await _stripe_failures(api, now, more)
     return found
 
 
@@ -101,20 +112,20 @@ def _business_finding(kind: Kind, row: dict[str, Any], detail: str, since: Any) 
     return Finding(kind, row["uuid"], f"{row['name']}: {detail}", int(row["id"]), since)
 
 
-async def _no_outreach(api: Backend, now: datetime, minutes: int) -> list[Finding]:
+async def _no_outreach(api: Backend, now: datetime, minutes: int, more: set[Kind]) -> list[Finding]:
     base = [Filter("site_status", "eq", "deployed"), Filter("claimed", "is", False)]
     window = (now - timedelta(minutes=minutes)).isoformat()
     late = await _businesses(
         api,
         [*base, Filter("outreach_status", "in", ["pending", "failed"]),
          Filter("deployed_at", "lt", window)],
-        "deployed_at",
+        "deployed_at", "deployed_no_outreach", more,
     )  # fmt: skip
     stuck = await _businesses(
         api,
         [*base, Filter("outreach_status", "eq", "starting"),
          Filter("updated_at", "lt", (now - STUCK_AFTER).isoformat())],
-        "updated_at",
+        "updated_at", "deployed_no_outreach", more,
     )  # fmt: skip
     findings = []
     for row in late + stuck:
@@ -125,7 +136,7 @@ async def _no_outreach(api: Backend, now: datetime, minutes: int) -> list[Findin
     return findings
 
 
-async def _stripe_failures(api: Backend, now: datetime) -> list[Finding]:
+async def _stripe_failures(api: Backend, now: datetime, more: set[Kind]) -> list[Finding]:
     failed = await api.select(
         "stripe_events", columns="id,type,status,error,received_at,qualified_business_id",
         filters=[Filter("status", "eq", "failed")], order=[Order("received_at")], limit=LIMIT,
@@ -136,6 +147,8 @@ async def _stripe_failures(api: Backend, now: datetime) -> list[Finding]:
                  Filter("received_at", "lt", (now - STUCK_AFTER).isoformat())],
         order=[Order("received_at")], limit=LIMIT,
     )  # fmt: skip
+    if max(len(failed.rows), len(unfinished.rows)) >= LIMIT:
+        more.add("stripe_event_failed")
     return [
         Finding(
             "stripe_event_failed",
