@@ -116,6 +116,40 @@ async def test_a_failing_audit_leaves_outreach_unchanged(
     assert rows.rows[0]["outreach_status"] == "failed"
 
 
+async def test_retry_outreach_puts_a_failed_campaign_back_to_pending_and_audits_it(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="deployed")
+    [q] = await app_runtime.api.insert(
+        "qualified_businesses",
+        [{"pipeline_business_id": bid, "uuid": "abcd1234", "name": "Bakery 1",
+          "place_id": "place-1", "category": "bakery", "city": "Clifton", "region": "NJ",
+          "preview_url": "https://x.test/abcd1234", "outreach_status": "failed",
+          "outreach_error": "smartlead: 429"}],
+    )  # fmt: skip
+    await open_detail(user, bid)
+    user.find(marker="business-retry_outreach").click()
+    await user.should_see("Done: retry outreach", retries=50)
+    [row] = (
+        await app_runtime.api.select("qualified_businesses", filters=[Filter("id", "eq", q["id"])])
+    ).rows
+    assert row["outreach_status"] == "pending"
+    [entry] = (await app_runtime.api.select("admin_audit_log")).rows
+    assert (entry["action"], entry["target"]) == (
+        "outreach_retried",
+        f"qualified_businesses:{q['id']}",
+    )
+    assert entry["details"] == {
+        "before": {"outreach_status": "failed"},
+        "after": {"outreach_status": "pending"},
+    }
+    user.find(marker="business-retry_outreach").click()  # pending now: refused, says why
+    await user.should_see(
+        "Outreach is pending; only failed, stopped, skipped or bounced outreach can be retried.",
+        retries=50,
+    )
+
+
 async def test_an_action_and_its_audit_row_name_the_status_before_and_after(
     user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:

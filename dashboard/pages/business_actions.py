@@ -73,7 +73,8 @@ async def retry_outreach(actor: Actor, business_id: int) -> str | None:
             return "This business has no deployed site yet, so there is no outreach to retry."
         before = row["outreach_status"]
         if before not in RETRY_OUTREACH_FROM:
-            return f"Outreach is {before}; only {', '.join(RETRY_OUTREACH_FROM)} can be retried."
+            allowed = f"{', '.join(RETRY_OUTREACH_FROM[:-1])} or {RETRY_OUTREACH_FROM[-1]}"
+            return f"Outreach is {before}; only {allowed} outreach can be retried."
         await conn.execute("select public.set_outreach_status(%s, 'pending')", (row["id"],))
         details = {"before": {"outreach_status": before}, "after": {"outreach_status": "pending"}}
         await audit(conn, actor, "outreach_retried", f"qualified_businesses:{row['id']}", details)
