@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg
+import pytest
 
 from dashboard.runtime import Runtime
 
@@ -29,3 +30,11 @@ async def audit_refusing(runtime: Runtime, when: str = "true") -> AsyncIterator[
         finally:
             await conn.execute("drop trigger refuse_audit on public.admin_audit_log")
             await conn.execute("drop schema test_faults cascade")
+
+
+def expect_logged_errors(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """The ERROR lines logged so far are all about `text` (at least one), and expected:
+    they are taken out, since NiceGUI's User fixture fails a test on any ERROR log."""
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and all(text in str(r.exc_info) for r in errors), errors
+    caplog.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from nicegui.testing import User
@@ -13,8 +14,13 @@ from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
 from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle
-from tests.faults import audit_refusing
-from tests.test_pages_businesses import add_business, audit_actions, status_of
+from tests.faults import audit_refusing, expect_logged_errors
+from tests.test_pages_businesses import (
+    add_business,
+    audit_actions,
+    requeue_all_failed,
+    status_of,
+)
 
 app_runtime = test_auth_helpers.app_runtime
 admin = admin_session.admin
@@ -25,6 +31,17 @@ async def audit_down(app_runtime: Runtime) -> AsyncIterator[None]:
     """The audit log refuses every insert."""
     async with audit_refusing(app_runtime):
         yield
+
+
+async def add_site(runtime: Runtime, business_id: int, **extra: Any) -> dict[str, Any]:
+    """The deployed site (qualified row, uuid abcd1234) of the bakery `add_business` made."""
+    [row] = await runtime.api.insert(
+        "qualified_businesses",
+        [{"pipeline_business_id": business_id, "uuid": "abcd1234", "name": "Bakery 1",
+          "place_id": "place-1", "category": "bakery", "city": "Clifton", "region": "NJ",
+          "preview_url": "https://x.test/abcd1234", **extra}],
+    )  # fmt: skip
+    return row
 
 
 async def open_detail(user: User, business_id: int) -> None:
@@ -101,12 +118,7 @@ async def test_a_failing_audit_leaves_outreach_unchanged(
     user: User, admin: SignedIn, app_runtime: Runtime, audit_down: None
 ) -> None:
     bid = await add_business(app_runtime, 1, status="deployed")
-    [q] = await app_runtime.api.insert(
-        "qualified_businesses",
-        [{"pipeline_business_id": bid, "uuid": "abcd1234", "name": "Bakery 1",
-          "place_id": "place-1", "category": "bakery", "city": "Clifton", "region": "NJ",
-          "preview_url": "https://x.test/abcd1234", "outreach_status": "failed"}],
-    )  # fmt: skip
+    q = await add_site(app_runtime, bid, outreach_status="failed")
     await open_detail(user, bid)
     user.find(marker="business-retry_outreach").click()
     await user.should_see("the audit log is unavailable", retries=50)
@@ -120,13 +132,7 @@ async def test_retry_outreach_puts_a_failed_campaign_back_to_pending_and_audits_
     user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:
     bid = await add_business(app_runtime, 1, status="deployed")
-    [q] = await app_runtime.api.insert(
-        "qualified_businesses",
-        [{"pipeline_business_id": bid, "uuid": "abcd1234", "name": "Bakery 1",
-          "place_id": "place-1", "category": "bakery", "city": "Clifton", "region": "NJ",
-          "preview_url": "https://x.test/abcd1234", "outreach_status": "failed",
-          "outreach_error": "smartlead: 429"}],
-    )  # fmt: skip
+    q = await add_site(app_runtime, bid, outreach_status="failed", outreach_error="smartlead: 429")
     await open_detail(user, bid)
     user.find(marker="business-retry_outreach").click()
     await user.should_see("Done: retry outreach", retries=50)
@@ -173,12 +179,7 @@ async def test_requeue_all_failed_writes_nothing_when_its_audit_row_fails(
     bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
     # only the requeue's own audit row is refused; the step-up's is written
     async with audit_refusing(app_runtime, "new.action = 'businesses_requeued'"):
-        await user.open("/businesses")
-        await user.should_see(marker="requeue-all-failed", retries=100)
-        user.find(marker="requeue-all-failed").click()
-        await user.should_see(marker="step-up-code", retries=50)
-        user.find(marker="step-up-code").type(admin.fresh_code())
-        user.find(marker="step-up-confirm").click()
+        await requeue_all_failed(user, admin.fresh_code())
         await user.should_see("Nothing was requeued: the audit log is unavailable", retries=50)
     assert await status_of(app_runtime, bid) == "failed"
     assert "businesses_requeued" not in await audit_actions(app_runtime)
@@ -194,19 +195,10 @@ async def test_a_database_failure_nobody_expected_is_told_to_the_admin(
     """The step-up before a bulk requeue writes an audit row; with the audit log down,
     the click fails outside any handler's except, and the page says so."""
     bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
-    await user.open("/businesses")
-    await user.should_see(marker="requeue-all-failed", retries=100)
-    user.find(marker="requeue-all-failed").click()
-    await user.should_see(marker="step-up-code", retries=50)
-    user.find(marker="step-up-code").type(admin.fresh_code())
-    user.find(marker="step-up-confirm").click()
+    await requeue_all_failed(user, admin.fresh_code())
     await user.should_see(
         "The database refused this: the audit log is unavailable. That step was not saved;",
         retries=50,
     )
     assert await status_of(app_runtime, bid) == "failed"
-    # it is in the server log too; that ERROR line is expected here, so the User fixture
-    # (which fails a test on any ERROR log) is told by taking it out
-    errors = [r for r in caplog.records if r.levelname == "ERROR"]
-    assert errors and all("the audit log is unavailable" in str(r.exc_info) for r in errors)
-    caplog.clear()
+    expect_logged_errors(caplog, "the audit log is unavailable")

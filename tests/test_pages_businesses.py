@@ -177,6 +177,22 @@ async def test_turning_a_process_off_needs_a_fresh_code(
     await settle(lambda: _config_is(app_runtime, "implementation_enabled", False))
 
 
+async def requeue_all_failed(
+    user: User, code: str, *, open_page: bool = True, impact: str = ""
+) -> None:
+    """Click "Requeue all failed…" on /businesses and confirm with `code`, after seeing
+    `impact` in the dialog when given."""
+    if open_page:
+        await user.open("/businesses")
+        await user.should_see(marker="requeue-all-failed", retries=100)
+    user.find(marker="requeue-all-failed").click()
+    await user.should_see(marker="step-up-code", retries=50)
+    if impact:
+        await user.should_see(impact)
+    user.find(marker="step-up-code").type(code)
+    user.find(marker="step-up-confirm").click()
+
+
 async def test_requeue_all_failed_needs_a_fresh_code_then_moves_them_in_one_audited_step(
     user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:
@@ -185,19 +201,12 @@ async def test_requeue_all_failed_needs_a_fresh_code_then_moves_them_in_one_audi
         for n in (1, 2, 3)
     ]
     queued = await add_business(app_runtime, 4)
-    await user.open("/businesses")
-    await user.should_see(marker="requeue-all-failed", retries=100)
-    user.find(marker="requeue-all-failed").click()
-    await user.should_see("3 failed business(es) go back to the queue", retries=50)
     right = admin.fresh_code()
-    user.find(marker="step-up-code").type(f"{(int(right) + 1) % 1_000_000:06d}")
-    user.find(marker="step-up-confirm").click()
+    impact = "3 failed business(es) go back to the queue with their attempts reset."
+    await requeue_all_failed(user, f"{(int(right) + 1) % 1_000_000:06d}", impact=impact)
     await user.should_see("That code is wrong or already used: nothing was changed.", retries=50)
     assert [await status_of(app_runtime, b) for b in failed] == ["failed"] * 3
-    user.find(marker="requeue-all-failed").click()
-    await user.should_see(marker="step-up-code", retries=50)
-    user.find(marker="step-up-code").type(admin.fresh_code())
-    user.find(marker="step-up-confirm").click()
+    await requeue_all_failed(user, admin.fresh_code(), open_page=False)
     await user.should_see("Requeued 3 business(es).", retries=50)
     rows = (
         await app_runtime.api.select("pipeline_businesses", filters=[Filter("id", "in", failed)])
