@@ -59,6 +59,7 @@ class FakeGoTrue:
     requests: list[httpx.Request] = field(default_factory=list)
     challenge_ttl: float = 300.0
     legacy_errors: bool = False
+    later: int = 0  # seconds added to the expiry of the sessions it issues from now on
     app_metadata: dict[str, Any] = field(
         default_factory=lambda: {"provider": "email", "cliftonsites_admin": True}
     )
@@ -81,7 +82,7 @@ class FakeGoTrue:
         }
 
     def session(self, aal: str) -> dict[str, Any]:
-        exp = int(time.time()) + 3600
+        exp = int(time.time()) + 3600 + self.later
         claims = {"sub": self.user_id, "aal": aal, "exp": exp, "role": "authenticated"}
         claims["amr"] = [{"method": "password", "timestamp": exp - 3600}]
         token = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}.c2ln"
@@ -377,12 +378,22 @@ async def test_re_enrolment_replaces_the_old_factor_once_the_new_one_is_verified
     assert list(gotrue.factors) == [replacement.factor_id]
 
 
+@pytest.mark.parametrize("later", [0, 5], ids=["same second", "a later second"])
 async def test_removing_a_verified_factor_at_aal1_needs_aal2(
-    provider: SupabaseAuthProvider, gotrue: FakeGoTrue
+    provider: SupabaseAuthProvider, gotrue: FakeGoTrue, later: int
 ) -> None:
+    """The password-only sign-in expires at the same second as the verified one, or
+    later: a later one made this test fail whenever a second boundary fell between them,
+    because the verified identity's calls then ran on that newer aal1 session."""
     verified = await enrolled_and_verified(provider, gotrue)
     factor_id = next(iter(gotrue.factors))
+    gotrue.later = later
     password_only = await provider.sign_in_with_password(EMAIL, PASSWORD)
+    caller = Caller(role="authenticated", sub=gotrue.user_id)
+    assert (
+        await provider.access_token_for(caller)
+        == verified.provider_state["session"]["access_token"]
+    )  # the admin's data calls keep their aal2 token
     with pytest.raises(AuthError, match="second factor"):
         await provider.unenroll(password_only, factor_id)
     await provider.unenroll(verified, factor_id)

@@ -15,6 +15,7 @@ steps is refused as `ReplayedCode` (the admin waits for the next code).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -186,7 +187,15 @@ class SupabaseAuthProvider:
         stored = await storage.get_item(STORAGE_KEY)
         if stored:
             latest = Session.model_validate_json(stored)
-            self._latest[latest.user.id] = latest
+            known = self._latest.get(latest.user.id)
+            # a password-only sign-in elsewhere must not replace an aal2 session that is
+            # still valid: the admin's data calls (`access_token_for`) would lose aal2
+            if (
+                known is None
+                or aal_of(latest) >= aal_of(known)
+                or (known.expires_at or 0) <= time.time()
+            ):
+                self._latest[latest.user.id] = latest
 
     def _session_of(self, identity: Identity) -> Session:
         raw = identity.provider_state.get("session")
@@ -194,7 +203,14 @@ class SupabaseAuthProvider:
             raise AuthError(_SESSION_MESSAGE)
         session = Session.model_validate(raw)
         newer = self._latest.get(identity.user_id)
-        if newer and (newer.expires_at or 0) > (session.expires_at or 0):
+        # only a refreshed session of the same assurance stands in for this one: one that
+        # assures less (a later password-only sign-in) or more (another browser's code)
+        # belongs to another sign-in
+        if (
+            newer
+            and (newer.expires_at or 0) > (session.expires_at or 0)
+            and aal_of(newer) == aal_of(session)
+        ):
             return newer
         return session
 
