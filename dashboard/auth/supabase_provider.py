@@ -192,7 +192,8 @@ class SupabaseAuthProvider:
             # still valid: the admin's data calls (`access_token_for`) would lose aal2
             if (
                 known is None
-                or aal_of(latest) >= aal_of(known)
+                or aal_of(known) != "aal2"
+                or aal_of(latest) == "aal2"
                 or (known.expires_at or 0) <= time.time()
             ):
                 self._latest[latest.user.id] = latest
