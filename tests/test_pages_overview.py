@@ -58,6 +58,7 @@ async def test_an_admin_sees_queue_progress_status_and_config(
     await user.should_see("running")
     await user.should_see("Config")
     await user.should_see("daily deploy limit")
+    await user.should_see("updated by")  # its own row: "updated <time> by —" wrapped badly
     await user.should_see("Latest runs")
     assert len(user.find(ui.plotly).elements) == 3
 

@@ -292,7 +292,8 @@ def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:
         ("max attempts", str(config.max_attempts)),
         ("daily deploy limit", f"{config.daily_deploy_limit:,}"),
         ("stale after", f"{config.stale_after_minutes} min"),
-        ("updated", f"{format_time(config.updated_at, zone)} by {config.updated_by or '—'}"),
+        ("updated", format_time(config.updated_at, zone)),
+        ("updated by", config.updated_by or "—"),
     ]
 
 
