@@ -223,3 +223,5 @@ async def test_a_workers_claims_run_as_the_prepared_statements_the_bench_sends(
     assert {call, role} <= prepared
     assert 'select * from public."claim_next_business"("p_worker_id" => ' in CLAIM_SCRIPT
     assert "set_config('request.jwt.claims'" in CLAIM_SCRIPT
+    # one implicit transaction, as `PostgresBackend.rpc` sends it
+    assert "begin;" not in CLAIM_SCRIPT and "commit;" not in CLAIM_SCRIPT

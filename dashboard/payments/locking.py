@@ -15,8 +15,7 @@ from contextlib import asynccontextmanager
 
 import psycopg
 
-from dashboard.backends.base import Caller
-from dashboard.backends.postgres import AsyncConn, PostgresBackend, to_backend_error
+from dashboard.backends.postgres import AsyncConn, PostgresBackend
 
 
 class LockBusy(RuntimeError):
@@ -38,25 +37,8 @@ class PinnedBackend(PostgresBackend):
         return None
 
     @asynccontextmanager
-    async def as_caller(self, caller: Caller) -> AsyncIterator[AsyncConn]:
-        try:
-            async with self.conn.transaction():
-                await self.conn.execute(
-                    "select set_config('role', %s, true),"
-                    " set_config('request.jwt.claims', %s, true)",
-                    (caller.role, caller.claims()),
-                )
-                yield self.conn
-        except psycopg.Error as exc:
-            raise to_backend_error(exc) from exc
-
-    @asynccontextmanager
-    async def owner(self) -> AsyncIterator[AsyncConn]:
-        try:
-            async with self.conn.transaction():
-                yield self.conn
-        except psycopg.Error as exc:
-            raise to_backend_error(exc) from exc
+    async def _connection(self) -> AsyncIterator[AsyncConn]:
+        yield self.conn
 
 
 async def _lock(conn: AsyncConn, key: str, wait_seconds: float) -> None:
