@@ -46,6 +46,18 @@ def database_url(request: pytest.FixtureRequest, admin_url_for: dict[str, str]) 
     drop_database(admin_url, url)
 
 
+@pytest.fixture(params=SERVERS)
+def new_database_url(
+    request: pytest.FixtureRequest, admin_url_for: dict[str, str]
+) -> Iterator[str]:
+    """A migrated database made for this test alone, on each server under test: its
+    tables as a new deployment has them (never analyzed)."""
+    admin_url = admin_url_for[request.param]
+    url = create_migrated_database(admin_url)
+    yield url
+    drop_database(admin_url, url)
+
+
 @pytest.fixture(scope="session")
 def app_database_url(embedded_admin_url: str) -> Iterator[str]:
     """A migrated database on the embedded server, for app, UI and worker tests."""
