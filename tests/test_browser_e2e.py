@@ -130,6 +130,29 @@ def test_a_run_committed_by_another_connection_appears_on_the_overview_without_a
     assert script_errors(driver) == []
 
 
+def test_a_greyed_out_business_action_says_why_on_hover(
+    signed_in: str, browser: e2e.Browser, app: e2e.AppServer, e2e_db: str
+) -> None:
+    """The reason's tooltip hangs on the disabled button's holder (not every browser
+    sends mouse events to a disabled button); only a real browser shows it on hover."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    [row] = e2e.sql(
+        e2e_db,
+        "insert into public.pipeline_businesses (place_id, name, category, city, region)"
+        " values ('e2e-hover', 'Hover Bakery', 'baker', 'Bath', 'England') returning id",
+    )
+    driver = open_page(browser, app, f"/businesses/{row['id']}", "Hover Bakery")
+    requeue = driver.find_element(By.XPATH, "//button[.//span[normalize-space()='Requeue']]")
+    assert requeue.get_attribute("disabled") is not None
+    ActionChains(driver).move_to_element(requeue.find_element(By.XPATH, "..")).perform()
+    e2e.wait_for_text(
+        driver, "Only failed or skipped businesses can be requeued; this one is queued."
+    )
+    assert script_errors(driver) == []
+
+
 def test_killing_the_listener_connection_brings_the_logs_page_back_to_live_data_within_5_s(
     signed_in: str, browser: e2e.Browser, app: e2e.AppServer, e2e_db: str
 ) -> None:

@@ -14,12 +14,16 @@ from nicegui import core, ui
 from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
 
+from dashboard.backends.base import BackendError
+from dashboard.components.errors import report_errors
+from dashboard.components.live import watch
 from dashboard.live.bus import LiveBus
 from dashboard.live.nicegui_glue import BANNER_TEXT, live, reconnecting_banner, watch_table
 from dashboard.live.postgres_source import PostgresChangeSource
 from dashboard.live.service import start_live, stop_live
 from dashboard.runtime import Runtime, close_runtime, open_runtime
 from dashboard.settings import load_settings
+from tests.faults import expect_logged_errors
 
 INSERT_LOG = (
     "insert into public.automation_logs (process, level, message) values ('system', 'info', %s)"
@@ -111,3 +115,30 @@ async def test_twenty_browsers_cost_one_snapshot_query_per_burst_and_leave_nothi
             assert user.client is not None
             user.client.delete()
     assert bus.stats()["subscribers"] == baseline
+
+
+async def test_a_live_refresh_that_fails_is_told_to_the_admin(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`components.live.watch` runs a page's refresh after a change; when that refresh
+    fails, the page says so (as a failing click does) instead of staying silently stale."""
+    refreshes: list[int] = []
+
+    async def refresh() -> None:
+        refreshes.append(1)
+        raise BackendError("XX000", "the log table is unavailable")
+
+    def page() -> None:
+        report_errors(to_admin=True)
+        ui.label("watching")
+        watch(["automation_logs"], refresh)
+
+    async with user_simulation(root=page) as user:
+        await user.open("/")
+        await user.should_see("watching")
+        await commit_log(runtime.database_url, "a change")
+        await user.should_see(
+            "The database refused this: the log table is unavailable.", retries=50
+        )
+    assert refreshes
+    expect_logged_errors(caplog, "the log table is unavailable")

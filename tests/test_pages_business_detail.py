@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from nicegui import ui
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
+from dashboard.components import live
 from dashboard.runtime import Runtime
 from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle
@@ -149,11 +151,96 @@ async def test_retry_outreach_puts_a_failed_campaign_back_to_pending_and_audits_
         "before": {"outreach_status": "failed"},
         "after": {"outreach_status": "pending"},
     }
-    user.find(marker="business-retry_outreach").click()  # pending now: refused, says why
+    # pending now: once the page has redrawn, the button is greyed out and says why
+
+    async def greyed_out() -> bool:
+        return _disabled_because(user, "business-retry_outreach") is not None
+
+    await settle(greyed_out, timeout=live.FALLBACK_POLL_SECONDS * 2)
+    assert _disabled_because(user, "business-retry_outreach") == (
+        "Outreach is pending; only failed, stopped, skipped or bounced outreach can be retried."
+    )
+
+
+def _disabled_because(user: User, marker: str) -> str | None:
+    """The tooltip of the greyed-out button `marker`; None while it is enabled."""
+    [button] = user.find(marker=marker).elements
+    if button.enabled:  # type: ignore[attr-defined]
+        return None
+    holder = button.parent_slot.parent  # type: ignore[union-attr]
+    [tip] = [t for t in user.find(ui.tooltip).elements if t.props["target"] == f"#{holder.html_id}"]
+    return str(tip.text)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("status", "outreach", "reasons"),
+    [
+        ("queued", None, {
+            "business-requeue":
+                "Only failed or skipped businesses can be requeued; this one is queued.",
+            "business-retry_outreach":
+                "This business has no deployed site yet, so there is no outreach to retry.",
+        }),
+        ("failed", None, {
+            "business-retry_outreach":
+                "This business has no deployed site yet, so there is no outreach to retry.",
+        }),
+        ("deployed", "failed", {
+            "business-requeue":
+                "Only failed or skipped businesses can be requeued; this one is deployed.",
+            "business-skip":
+                "Only queued or failed businesses can be skipped; this one is deployed.",
+        }),
+        ("deployed", "replied", {
+            "business-requeue":
+                "Only failed or skipped businesses can be requeued; this one is deployed.",
+            "business-skip":
+                "Only queued or failed businesses can be skipped; this one is deployed.",
+            "business-retry_outreach":
+                "Outreach is replied; only failed, stopped, skipped or bounced outreach can be"
+                " retried.",
+        }),
+    ],
+)  # fmt: skip
+async def test_an_action_that_does_not_apply_is_greyed_out_and_says_why(
+    user: User,
+    admin: SignedIn,
+    app_runtime: Runtime,
+    status: str,
+    outreach: str | None,
+    reasons: dict[str, str],
+) -> None:
+    bid = await add_business(app_runtime, 1, status=status)
+    if outreach is not None:
+        await add_site(app_runtime, bid, outreach_status=outreach)
+    await open_detail(user, bid)
+    shown = {
+        marker: _disabled_because(user, marker)
+        for marker in ("business-requeue", "business-skip", "business-retry_outreach")
+    }
+    assert {m: r for m, r in shown.items() if r is not None} == reasons
+
+
+async def test_an_action_on_a_page_drawn_before_a_change_is_refused_and_says_why(
+    user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The buttons reflect the business as the page drew it; the action checks again."""
+    monkeypatch.setattr(live, "FALLBACK_POLL_SECONDS", 3600.0)  # no redraw in this test
+    bid = await add_business(app_runtime, 1, status="deployed")
+    q = await add_site(app_runtime, bid, outreach_status="failed")
+    await open_detail(user, bid)
+    assert _disabled_because(user, "business-retry_outreach") is None
+    await app_runtime.api.update(
+        "qualified_businesses",
+        {"outreach_status": "pending"},
+        filters=[Filter("id", "eq", q["id"])],
+    )
+    user.find(marker="business-retry_outreach").click()
     await user.should_see(
         "Outreach is pending; only failed, stopped, skipped or bounced outreach can be retried.",
         retries=50,
     )
+    assert await audit_actions(app_runtime) == []
 
 
 async def test_an_action_and_its_audit_row_name_the_status_before_and_after(

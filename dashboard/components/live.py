@@ -27,7 +27,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ParamSpec
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from dashboard.data.models import DashboardSnapshot
 from dashboard.data.overview import get_dashboard_snapshot
@@ -105,8 +105,8 @@ def watch(tables: Iterable[str], refresh: Refresh, *, min_interval: float = 0.0)
     """
     client = ui.context.client
     live = bus()
-    if live is None:
-        ui.timer(FALLBACK_POLL_SECONDS, refresh)
+    if live is None:  # the page has just drawn what it shows: the first poll can wait
+        ui.timer(FALLBACK_POLL_SECONDS, refresh, immediate=False)
         return
     scheduled: list[asyncio.Task[None]] = []
     last_run = [0.0]
@@ -123,7 +123,10 @@ def watch(tables: Iterable[str], refresh: Refresh, *, min_interval: float = 0.0)
 
     def on_change(_change: object) -> None:
         if not scheduled and not client.is_deleted:
-            scheduled.append(asyncio.ensure_future(run_later()))
+            # in the client's context, so a refresh that fails reaches the page's
+            # exception handlers (components/errors.py) and not only the log
+            task = background_tasks.create(run_later(), name="live refresh", context=client)
+            scheduled.append(task)
 
     def on_status(connected: object) -> None:
         if connected:  # changes in the gap are never replayed: re-read after a reconnect

@@ -37,6 +37,21 @@ async def audit(
     await conn.execute(AUDIT, (actor.id, actor.email, action, target, Jsonb(details)))
 
 
+NO_SITE = "This business has no deployed site yet, so there is no outreach to retry."
+
+
+def status_refusal(allowed_from: Sequence[str], action: str) -> str:
+    return f"Only {' or '.join(allowed_from)} businesses can be {action}"
+
+
+def outreach_refusal(outreach_status: str) -> str | None:
+    """Why outreach in `outreach_status` cannot be retried; None when it can."""
+    if outreach_status in RETRY_OUTREACH_FROM:
+        return None
+    allowed = f"{', '.join(RETRY_OUTREACH_FROM[:-1])} or {RETRY_OUTREACH_FROM[-1]}"
+    return f"Outreach is {outreach_status}; only {allowed} outreach can be retried."
+
+
 async def change_status(
     actor: Actor, business_id: int, new: str, allowed_from: Sequence[str], action: str
 ) -> str | None:
@@ -51,7 +66,7 @@ async def change_status(
     async with get_runtime().db.as_caller(actor.caller()) as conn:
         row = await (await conn.execute(query, (business_id, list(allowed_from)))).fetchone()
         if row is None:
-            return f"Only {' or '.join(allowed_from)} businesses can be {action}: nothing changed."
+            return f"{status_refusal(allowed_from, action)}: nothing changed."
         details = {"before": {"status": row["before"]}, "after": {"status": new}}
         await audit(
             conn, actor, f"business_{action}", f"pipeline_businesses:{business_id}", details
@@ -70,11 +85,10 @@ async def retry_outreach(actor: Actor, business_id: int) -> str | None:
             )
         ).fetchone()
         if row is None:
-            return "This business has no deployed site yet, so there is no outreach to retry."
+            return NO_SITE
         before = row["outreach_status"]
-        if before not in RETRY_OUTREACH_FROM:
-            allowed = f"{', '.join(RETRY_OUTREACH_FROM[:-1])} or {RETRY_OUTREACH_FROM[-1]}"
-            return f"Outreach is {before}; only {allowed} outreach can be retried."
+        if (refused := outreach_refusal(before)) is not None:
+            return refused
         await conn.execute("select public.set_outreach_status(%s, 'pending')", (row["id"],))
         details = {"before": {"outreach_status": before}, "after": {"outreach_status": "pending"}}
         await audit(conn, actor, "outreach_retried", f"qualified_businesses:{row['id']}", details)

@@ -21,7 +21,13 @@ from dashboard.components.guard import acting_admin
 from dashboard.components.timefmt import format_time
 from dashboard.components.timeline import business_events, timeline
 from dashboard.ops.why import BusinessNotFound, explain_business_at
-from dashboard.pages.business_actions import change_status, retry_outreach
+from dashboard.pages.business_actions import (
+    NO_SITE,
+    change_status,
+    outreach_refusal,
+    retry_outreach,
+    status_refusal,
+)
 from dashboard.runtime import get_runtime
 
 WHY_SECONDS = 5.0
@@ -185,6 +191,17 @@ def details_html(facts: Facts) -> str:
     return f'<div class="w-full text-sm" style="{grid}">{cells}</div>'
 
 
+def why_not(action: str, p: dict[str, Any], q: dict[str, Any] | None) -> str | None:
+    """Why `action` does not apply to the business as shown, or None when it does."""
+    if action == "requeue" and p["status"] not in REQUEUE_FROM:
+        return f"{status_refusal(REQUEUE_FROM, 'requeued')}; this one is {p['status']}."
+    if action == "skip" and p["status"] not in SKIP_FROM:
+        return f"{status_refusal(SKIP_FROM, 'skipped')}; this one is {p['status']}."
+    if action == "retry_outreach":
+        return NO_SITE if q is None else outreach_refusal(q["outreach_status"])
+    return None
+
+
 def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) -> None:
     p, q = data["pipeline"], data["qualified"]
     zone = current_zone()
@@ -211,9 +228,16 @@ def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) 
             ("skip", "Skip"),
             ("retry_outreach", "Retry outreach"),
         ):
-            ui.button(label, on_click=lambda _, a=action: act(bid, a)).props("no-caps").mark(
-                f"business-{action}"
-            )
+            # the holder carries the reason's tooltip: not every browser sends mouse
+            # events to a disabled button (today's Chromium does)
+            with ui.element("span") as holder:
+                button = ui.button(label, on_click=lambda _, a=action: act(bid, a))
+            button.props("no-caps").mark(f"business-{action}")
+            if (reason := why_not(action, p, q)) is not None:
+                # greyed out with the reason on hover; the action checks again on click,
+                # since the row may have changed since this page drew it
+                button.disable()
+                holder.tooltip(reason)
     with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-3 gap-4"):
         with ui.card().classes("w-full"):
             ui.html(details_html(business_facts(p, q, zone))).mark("business-facts")
