@@ -88,7 +88,12 @@ async def timed(call: Callable[[], Awaitable[Any]], rounds: int = ROUNDS) -> dic
 async def measure(url: str, result: Result) -> None:
     from dashboard.backends.base import Filter, Order
     from dashboard.backends.postgres import PostgresBackend
-    from dashboard.data.overview import get_dashboard_snapshot, search_businesses
+    from dashboard.data.overview import (
+        get_conversion_funnel,
+        get_dashboard_snapshot,
+        get_throughput_timeseries,
+        search_businesses,
+    )
 
     api = await PostgresBackend(url, max_size=2).open()
     try:
@@ -104,6 +109,10 @@ async def measure(url: str, result: Result) -> None:
              lambda: search_businesses(api, query="plumb"), None),
             ("search_businesses claimed first page",
              lambda: search_businesses(api, status="claimed"), None),
+            # the overview's charts: read once per CHART_SECONDS per app process
+            ("get_throughput_timeseries(24, 'hour')",
+             lambda: get_throughput_timeseries(api, 24, "hour"), None),
+            ("get_conversion_funnel()", lambda: get_conversion_funnel(api), None),
             ("logs page (newest 51)", lambda: api.select(
                 "automation_logs", order=[Order("id", desc=True)], limit=51), None),
             ("logs page filtered (implementation, error)", lambda: api.select(
