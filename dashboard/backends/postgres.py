@@ -11,8 +11,6 @@ PostgREST does not expose; only the server's own auth code uses it.
 
 from __future__ import annotations
 
-import time
-import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,8 +34,6 @@ _OPS = {
 }
 
 AsyncConn = psycopg.AsyncConnection[dict[str, Any]]
-# seconds a returned connection may wait before it is checked again when handed out
-CHECK_AFTER_IDLE = 0.5
 Statement = tuple[sql.Composed | sql.SQL | str, Sequence[Any]]
 
 _AS_CALLER = "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
@@ -102,24 +98,9 @@ class PostgresBackend:
             max_size=max_size,
             open=False,
             kwargs={"row_factory": dict_row, "autocommit": True},
-            check=self._check,
-            reset=self._returned,
+            check=AsyncConnectionPool.check_connection,
         )
         self._returns: dict[str, tuple[bool, str, str]] = {}
-        self._returned_at: weakref.WeakKeyDictionary[AsyncConn, float] = weakref.WeakKeyDictionary()
-
-    async def _check(self, conn: AsyncConn) -> None:
-        """Hand out a pooled connection after a liveness round trip (an empty query),
-        unless it came back less than `CHECK_AFTER_IDLE` seconds ago, as HikariCP
-        skips its check within 500 ms of a connection's last use: under load that
-        round trip doubled a call's. A connection that broke within that window (the
-        server restarted in under half a second) fails its call once and is dropped."""
-        if time.monotonic() - self._returned_at.get(conn, -CHECK_AFTER_IDLE) < CHECK_AFTER_IDLE:
-            return
-        await AsyncConnectionPool.check_connection(conn)
-
-    async def _returned(self, conn: AsyncConn) -> None:
-        self._returned_at[conn] = time.monotonic()
 
     async def open(self) -> PostgresBackend:
         await self.pool.open(wait=True, timeout=30)
