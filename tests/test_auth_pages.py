@@ -16,6 +16,7 @@ from dashboard.auth.provider import AuthError
 from dashboard.auth.service import AuthService
 from dashboard.auth.sessions import AdminSession
 from dashboard.runtime import Runtime
+from tests.admin_session import sign_in_admin
 from tests.faults import audit_refusing, expect_logged_errors
 from tests.test_auth_helpers import (
     EMAIL,
@@ -355,3 +356,24 @@ async def test_admin_routes_need_an_aal2_session_and_the_same_origin(
         assert ok.status_code == 200 and ok.json() == {"email": EMAIL.lower()}
         evil = await client.post("/api/admin/ping", headers={"origin": "https://evil.example"})
         assert evil.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("login_url", "lands_on"),
+    [
+        ("/login", "/"),
+        ("/login?next=/audit", "/audit"),
+        ("/login?next=//evil.example/x", "/"),  # only paths inside /admin
+        ("/login?next=/logout", "/"),
+    ],
+)
+async def test_a_signed_in_admin_sent_to_the_login_page_goes_on_to_its_next(
+    user: User,
+    app_runtime: Runtime,  # noqa: F811  (the fixture imported above)
+    login_url: str,
+    lands_on: str,
+) -> None:
+    signed_in = await sign_in_admin(app_runtime)
+    user.http_client.cookies.set(COOKIE_NAME, signed_in.token)
+    response = await user.http_client.get(login_url, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, lands_on)

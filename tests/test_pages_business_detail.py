@@ -3,7 +3,9 @@ its audit row in one transaction (a failing audit insert leaves the business as 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -225,10 +227,11 @@ async def test_an_action_on_a_page_drawn_before_a_change_is_refused_and_says_why
     user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The buttons reflect the business as the page drew it; the action checks again."""
-    monkeypatch.setattr(live, "FALLBACK_POLL_SECONDS", 3600.0)  # no redraw in this test
     bid = await add_business(app_runtime, 1, status="deployed")
     q = await add_site(app_runtime, bid, outreach_status="failed")
     await open_detail(user, bid)
+    [poll] = user.find(ui.timer).elements  # without a live bus the page polls:
+    poll.deactivate()  # type: ignore[attr-defined]  # no redraw in this test
     assert _disabled_because(user, "business-retry_outreach") is None
     await app_runtime.api.update(
         "qualified_businesses",
@@ -289,3 +292,39 @@ async def test_a_database_failure_nobody_expected_is_told_to_the_admin(
     )
     assert await status_of(app_runtime, bid) == "failed"
     expect_logged_errors(caplog, "the audit log is unavailable")
+
+
+async def test_a_live_refresh_keeps_the_page_drawn_while_it_reads(
+    user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page reads first and redraws in one step, so a slow read never leaves the
+    admin looking at an empty page."""
+    bid = await add_business(app_runtime, 1, status="failed")
+    await open_detail(user, bid)
+    # the page's module as this test's app imported it: NiceGUI's test teardown drops
+    # page modules from sys.modules, so the one imported above may be an older copy
+    page_module = sys.modules["dashboard.pages.business_detail"]
+    original = page_module.load_business
+    reads: list[str] = []
+
+    async def slow_read(business_id: int) -> dict[str, Any] | None:
+        reads.append("started")
+        await asyncio.sleep(0.3)
+        found = await original(business_id)
+        reads.append("done")
+        return found
+
+    monkeypatch.setattr(page_module, "load_business", slow_read)
+    # without a live bus the page refreshes by a poll timer: stopped, and run by hand
+    [poll] = user.find(ui.timer).elements
+    poll.deactivate()  # type: ignore[attr-defined]
+    with poll.parent_slot:  # type: ignore[attr-defined]
+        refresh = asyncio.create_task(poll.callback())  # type: ignore[attr-defined]
+    looks = 0
+    while not refresh.done():
+        assert user.find(marker="business-facts").elements
+        looks += 1
+        await asyncio.sleep(0.02)
+    await refresh
+    assert reads == ["started", "done"] and looks >= 5
+    assert user.find(marker="business-facts").elements

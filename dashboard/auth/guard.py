@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.auth import get_auth
 from dashboard.auth.access import COOKIE_NAME, is_same_origin, request_meta
+from dashboard.auth.service import safe_next
 from dashboard.auth.sessions import ABSOLUTE_TIMEOUT, AdminSession
 from dashboard.runtime import get_runtime
 
@@ -82,8 +83,10 @@ class AdminGuard:
         scope.setdefault("state", {})["admin_session"] = session
         root = scope.get("root_path", "")
         target = path + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
-        if path == "/login":
-            return _redirect(root + "/") if session and session.is_aal2 else None
+        if path == "/login":  # already signed in: on to where the sign-in would go
+            if session and session.is_aal2:
+                return _redirect(root + safe_next(conn.query_params.get("next")))
+            return None
         if path in STEP_PATHS:
             if session is None:
                 return _to_login(scope, root, "/")

@@ -105,17 +105,20 @@ async def business_page(business_id: str) -> None:
         why = WhyCache(bid)
 
         @ui.refreshable
-        async def body() -> None:
-            data = await load_business(bid)
+        def body(data: dict[str, Any] | None, why_text: tuple[str, list[str]]) -> None:
             if data is None:
                 ui.label(f"No business #{bid}. It may have been removed.")
                 return
-            render_business(bid, data, await why.text())
+            render_business(bid, data, why_text)
 
-        await body()
+        async def reload() -> None:
+            # read first, then redraw in one step: the page never shows an empty body
+            body.refresh(await load_business(bid), await why.text())
+
+        body(await load_business(bid), await why.text())
         live.watch(
             ["pipeline_businesses", "qualified_businesses", "outreach_events", "stripe_events"],
-            body.refresh,
+            reload,
             min_interval=DETAIL_REFRESH_SECONDS,
         )
 
