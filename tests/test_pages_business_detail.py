@@ -224,7 +224,7 @@ async def test_an_action_that_does_not_apply_is_greyed_out_and_says_why(
 
 
 async def test_an_action_on_a_page_drawn_before_a_change_is_refused_and_says_why(
-    user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:
     """The buttons reflect the business as the page drew it; the action checks again."""
     bid = await add_business(app_runtime, 1, status="deployed")
@@ -302,7 +302,8 @@ async def test_a_live_refresh_keeps_the_page_drawn_while_it_reads(
     bid = await add_business(app_runtime, 1, status="failed")
     await open_detail(user, bid)
     # the page's module as this test's app imported it: NiceGUI's test teardown drops
-    # page modules from sys.modules, so the one imported above may be an older copy
+    # page modules from sys.modules, so a module imported at this file's top may be an
+    # older copy than the one serving the page
     page_module = sys.modules["dashboard.pages.business_detail"]
     original = page_module.load_business
     reads: list[str] = []
