@@ -13,7 +13,7 @@ from dashboard.data.queue import claim_next_business, reset_stale_started_busine
 from dashboard.worker.finders import DemoFinder
 from dashboard.worker.identification import IdentificationStep, Leadership
 from dashboard.worker.implementation import implementation_step
-from dashboard.worker.loop import ProcessLoop
+from dashboard.worker.loop import ProcessLoop, Run
 from dashboard.worker.ports import BuiltSite
 from dashboard.worker.sites import JinjaSiteBuilder
 from dashboard.worker.store import get_config
@@ -110,6 +110,33 @@ async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
     assert row == {"status": "queued", "attempts": 0, "last_error": None}
     assert list(tmp_path.iterdir()) == []
     await loop.close_run("cancelled")
+
+
+class SlowToOpenItsRun(ProcessLoop):
+    """A loop whose run takes long to open: a stop lands between claim and build."""
+
+    async def open_run(self) -> Run:
+        await asyncio.sleep(30)
+        return await super().open_run()
+
+
+async def test_a_stop_while_the_run_opens_hands_the_claimed_business_back(
+    backend: PostgresBackend, db_url: str, tmp_path: Path
+) -> None:
+    seed_queued(db_url, 1)
+    loop = SlowToOpenItsRun(make_ctx(backend, tmp_path), "implementation", implementation_step)
+    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
+    claimed = "select attempts from public.pipeline_businesses where status = 'started'"
+    for _ in range(200):  # until the business is claimed and the run is opening
+        await asyncio.sleep(0.05)
+        if sql(db_url, claimed):
+            break
+    assert sql(db_url, claimed) == [{"attempts": 1}] and not step.done()
+    step.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await step
+    row = sql(db_url, "select status, attempts from public.pipeline_businesses")[0]
+    assert row == {"status": "queued", "attempts": 0}
 
 
 async def test_a_failed_build_requeues_the_business_and_logs_why(

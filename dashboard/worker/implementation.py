@@ -32,17 +32,22 @@ async def implementation_step(loop: ProcessLoop, config: AutomationConfig) -> Ou
         loop.note = "waiting for queued businesses (or the daily deploy limit)"
         return "empty"
     loop.note = None
-    await loop.open_run()
+    uuid = new_site_uuid()
     loop.current_business_id = business.id
     try:
-        return await implement(loop, business)
+        await loop.open_run()
+        return await implement(loop, business, uuid)
+    except asyncio.CancelledError:
+        # Stopping mid-item past the grace period (while the run opens, or mid-build):
+        # hand the business back at once.
+        await asyncio.shield(release(loop, business, uuid))
+        raise
     finally:
         loop.current_business_id = None
 
 
-async def implement(loop: ProcessLoop, business: PipelineBusiness) -> Outcome:
+async def implement(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> Outcome:
     ctx = loop.ctx
-    uuid = new_site_uuid()
     try:
         site = await ctx.builder.build(business, uuid)
         url = await ctx.deployer.deploy(site)
@@ -50,10 +55,6 @@ async def implement(loop: ProcessLoop, business: PipelineBusiness) -> Outcome:
         ctx.health.failure(exc.provider, "implementation")
         await ctx.deployer.remove(uuid)
         return await fail(loop, business, str(exc), exc.retryable)
-    except asyncio.CancelledError:
-        # Stopping mid-item past the grace period: hand the business back at once.
-        await asyncio.shield(release(loop, business, uuid))
-        raise
     ctx.health.success(ctx.builder.name)
     ctx.health.success(ctx.deployer.name)
     assert business.claim_token is not None
@@ -100,7 +101,6 @@ async def lost(loop: ProcessLoop, business: PipelineBusiness, exc: BackendError)
 
 async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> None:
     ctx = loop.ctx
-    await ctx.deployer.remove(uuid)
     assert business.claim_token is not None
     try:
         await mark_business_failed(
@@ -108,7 +108,10 @@ async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> N
             release=True,
         )  # fmt: skip
     except BackendError:
-        return  # the claim was already lost: nothing of ours to release
+        # The claim is no longer ours (stolen, or our deploy committed just before the
+        # stop): leave the files alone, a committed deploy serves them.
+        return
+    await ctx.deployer.remove(uuid)
     # mark_business_failed wrote the automation_logs line in the same transaction
     log.warning("[implementation] %s: released, the worker is stopping", business.name)
 
