@@ -111,6 +111,19 @@ def test_it_names_each_defect_and_its_fix(fresh_url: str, defect: str) -> None:
     assert healed.ok, healed.findings
 
 
+def test_it_names_a_migration_whose_file_changed_after_it_was_applied(fresh_url: str) -> None:
+    # The database holds another version of the file than this checkout has.
+    execute(
+        fresh_url,
+        "update supabase_migrations.cliftonsites_checksums set sha256 = repeat('0', 64)"
+        " where version = '20261125000300'",
+    )
+    report, _ = run_doctor(fresh_url)
+    found = [f for f in report.findings if "changed after it was applied" in f.problem]
+    assert [f.subject for f in found] == ["20261125000300_create_views.sql"]
+    assert not report.ok and found[0].fix.startswith("git checkout -- supabase/migrations/")
+
+
 def test_it_flags_a_security_definer_function_and_an_invoker_less_view(fresh_url: str) -> None:
     execute(fresh_url, "alter function public.get_queue_statistics() security definer")
     execute(fresh_url, "alter view public.v_queue_status reset (security_invoker)")

@@ -98,6 +98,8 @@ class Catalog:
     indexes: list[Index]
     foreign_keys: list[ForeignKey]
     migrations: dict[str, str] | None  # version -> name; None when the table is missing
+    #: version -> sha256 of the file as applied (cliftonsites db migrate keeps them)
+    migration_checksums: dict[str, str]
     publication: set[str] | None  # published public tables; None when there is none
     extensions: set[str]
     roles: set[str]
@@ -120,6 +122,7 @@ def read_catalog(conn: Conn) -> Catalog:
         indexes=_indexes(conn),
         foreign_keys=_foreign_keys(conn),
         migrations=_migrations(conn),
+        migration_checksums=_migration_checksums(conn),
         publication=_publication(conn),
         extensions={r[0] for r in conn.execute("select extname from pg_extension").fetchall()},
         roles=roles,
@@ -241,6 +244,20 @@ def _migrations(conn: Conn) -> dict[str, str] | None:
         str(v): str(n or "")
         for v, n in conn.execute(
             "select version, name from supabase_migrations.schema_migrations order by version"
+        ).fetchall()
+    }
+
+
+def _migration_checksums(conn: Conn) -> dict[str, str]:
+    row = conn.execute(
+        "select to_regclass('supabase_migrations.cliftonsites_checksums')"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return {}
+    return {
+        str(v): str(h)
+        for v, h in conn.execute(
+            "select version, sha256 from supabase_migrations.cliftonsites_checksums"
         ).fetchall()
     }
 

@@ -122,6 +122,20 @@ def check_migrations(cat: Catalog) -> tuple[list[Finding], str]:
                     f" values ('{m.version}', '{m.name}');",
                 )
             )
+        applied = cat.migration_checksums.get(m.version)
+        if applied is not None and applied != m.sha256:
+            out.append(
+                Finding(
+                    "migrations",
+                    m.file,
+                    "fail",
+                    f"migration {m.file} changed after it was applied",
+                    "the database has the old version of it, and migrate refuses to run"
+                    " until the file is restored",
+                    f"git checkout -- supabase/migrations/{m.file}  -- restore it, then put"
+                    " the change in a new migration",
+                )
+            )
     for version, name in cat.migrations.items():
         if version not in known:
             out.append(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from dashboard.backends.migrate import MIGRATIONS_DIR, migration_files
+from dashboard.backends.migrate import MIGRATIONS_DIR, checksum, migration_files
 
 TABLES = (
     "pipeline_businesses", "qualified_businesses", "identification_targets",
@@ -71,10 +71,13 @@ class Migration:
     version: str
     name: str
     file: str
+    sha256: str = ""  # of the file as it is in this checkout
 
 
 def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    return [Migration(v, n, p.name) for v, n, p in migration_files(directory)]
+    return [
+        Migration(v, n, p.name, checksum(p.read_text())) for v, n, p in migration_files(directory)
+    ]
 
 
 @cache
