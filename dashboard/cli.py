@@ -35,9 +35,8 @@ def db_migrate(database_url: str | None) -> None:
     finally:
         if server is not None:
             server.cleanup()
-    for name in report.applied:
-        click.echo(f"applied  {name}")
-    click.echo(f"{len(report.applied)} applied, {len(report.already)} already applied")
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.command("demo")

@@ -7,7 +7,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dashboard.backends.migrate import MIGRATIONS_DIR, MigrationError, migrate, migration_files
+from dashboard.backends.migrate import (
+    HISTORY_TABLE,
+    LOCAL_DIR,
+    MIGRATIONS_DIR,
+    MigrationError,
+    migrate,
+    migration_files,
+)
 from tests.dbutil import create_database, drop_database
 
 
@@ -63,3 +70,66 @@ def test_a_misnamed_migration_is_refused(tmp_path: Path) -> None:
 
 def test_migrations_folder_holds_only_well_named_files() -> None:
     assert all(p.name[:14].isdigit() for p in MIGRATIONS_DIR.glob("*.sql"))
+
+
+def supabase_like_database(admin_url: str, history: str) -> str:
+    """A database as a Supabase project has it before our first migrate: Supabase's own
+    pieces (roles, `auth`, the publication; our local bootstrap stands in for them), and
+    the CLI's history in state `history`: "missing" (no `supabase_migrations` schema) or
+    "schema only" (the schema without its table)."""
+    url = create_database(admin_url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute((LOCAL_DIR / "bootstrap.sql").read_text().encode())
+        if history == "missing":
+            conn.execute("drop schema supabase_migrations cascade")
+        else:
+            conn.execute("drop table supabase_migrations.schema_migrations")
+    return url
+
+
+@pytest.mark.parametrize(
+    ("history", "created"),
+    [
+        ("missing", ["schema supabase_migrations", f"table {HISTORY_TABLE}"]),
+        ("schema only", [f"table {HISTORY_TABLE}"]),
+    ],
+)
+def test_migrate_on_a_supabase_project_without_the_history_table_creates_it_and_says_so(
+    admin_url_for: dict[str, str], history: str, created: list[str]
+) -> None:
+    for admin_url in admin_url_for.values():
+        url = supabase_like_database(admin_url, history)
+        try:
+            report = migrate(url, local=False)
+            assert report.created == created
+            assert report.applied == [path.name for _, _, path in migration_files()]
+            lines = report.lines()
+            assert [f"created  {what} (it did not exist yet)" for what in created] == [
+                line for line in lines if line.startswith("created")
+            ]
+            assert lines[-1] == f"{len(migration_files())} applied, 0 already applied"
+            with psycopg.connect(url) as conn:
+                recorded = conn.execute(f"select count(*) from {HISTORY_TABLE}").fetchone()
+                assert recorded == (len(migration_files()),)
+            again = migrate(url, local=False)
+            assert (again.created, again.applied) == ([], [])
+        finally:
+            drop_database(admin_url, url)
+
+
+def test_db_migrate_prints_what_it_did(admin_url_for: dict[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from dashboard.cli import cli
+
+    admin_url = admin_url_for["embedded"]
+    url = create_database(admin_url)
+    try:
+        result = CliRunner().invoke(cli, ["db", "migrate", "--database-url", url])
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[0] == "local bootstrap applied"
+        assert f"applied  {migration_files()[0][2].name}" in lines
+        assert lines[-1] == f"{len(migration_files())} applied, 0 already applied"
+    finally:
+        drop_database(admin_url, url)

@@ -29,11 +29,33 @@ class MigrationError(RuntimeError):
         self.error = error
 
 
+HISTORY_TABLE = "supabase_migrations.schema_migrations"
+#: The Supabase CLI's own shape of the table (it adds its later columns itself).
+CREATE_HISTORY = (
+    "create table if not exists supabase_migrations.schema_migrations"
+    " (version text primary key, statements text[], name text)"
+)
+
+
 @dataclass
 class MigrateReport:
+    supabase: bool = False
     bootstrapped: bool = False
+    created: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """What was done, for people: the target, what was created, every migration."""
+        out = [
+            "Supabase project: local bootstrap skipped"
+            if self.supabase
+            else ("local bootstrap applied" if self.bootstrapped else "local bootstrap skipped")
+        ]
+        out += [f"created  {what} (it did not exist yet)" for what in self.created]
+        out += [f"applied  {name}" for name in self.applied]
+        out.append(f"{len(self.applied)} applied, {len(self.already)} already applied")
+        return out
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str, Path]]:
@@ -53,6 +75,25 @@ def is_supabase(conn: psycopg.Connection[object]) -> bool:
     return row is not None
 
 
+def ensure_history(conn: psycopg.Connection[object]) -> list[str]:
+    """Create the migration history where it is missing (a Supabase project the CLI never
+    pushed to has no `supabase_migrations` schema, or the schema without the table), in
+    the shape the Supabase CLI uses, so `supabase db push` reads it later. Returns what
+    was created."""
+    created = []
+    with conn.transaction():
+        schema = conn.execute(
+            "select 1 from pg_namespace where nspname = 'supabase_migrations'"
+        ).fetchone()
+        if schema is None:
+            conn.execute("create schema supabase_migrations")
+            created.append("schema supabase_migrations")
+        if conn.execute("select to_regclass(%s)", (HISTORY_TABLE,)).fetchone() == (None,):
+            conn.execute(CREATE_HISTORY)
+            created.append(f"table {HISTORY_TABLE}")
+    return created
+
+
 def migrate(
     url: str, *, directory: Path = MIGRATIONS_DIR, local: bool | None = None
 ) -> MigrateReport:
@@ -60,18 +101,15 @@ def migrate(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
+            report.supabase = is_supabase(conn)
             if local is None:
-                local = not is_supabase(conn)
+                local = not report.supabase
             if local:
                 with conn.transaction():
                     conn.execute((LOCAL_DIR / "bootstrap.sql").read_text())
                 report.bootstrapped = True
-            done = {
-                r[0]
-                for r in conn.execute(
-                    "select version from supabase_migrations.schema_migrations"
-                ).fetchall()
-            }
+            report.created = ensure_history(conn)
+            done = {r[0] for r in conn.execute(f"select version from {HISTORY_TABLE}").fetchall()}
             for version, name, path in migration_files(directory):
                 if version in done:
                     report.already.append(path.name)
