@@ -96,6 +96,8 @@ async def test_it_refuses_a_cross_origin_post(api: Any) -> None:
     ("body", "reason"),
     [
         (b"not json", "must be JSON"),
+        (b"[" * 5000 + b"]" * 5000, "deeper than 64 levels"),
+        (b'{"process": ' * 5000 + b"1" + b"}" * 5000, "deeper than 64 levels"),
         (b"[1, 2]", "JSON object"),
         (b'{"process": "billing", "command": "pause"}', "process"),
         (b'{"process": "implementation", "command": "explode"}', "command"),
