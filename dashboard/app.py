@@ -11,6 +11,7 @@ from nicegui import ui
 from nicegui.storage import Storage
 
 from dashboard.api import admin, export, health, internal, outreach, sites, stripe_webhook
+from dashboard.edge import install_edge
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
             await close_runtime()
 
     app = FastAPI(title="CliftonSites Admin", lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_edge(app, settings)
     app.include_router(health.router)
     app.include_router(sites.router)
     app.include_router(outreach.router)

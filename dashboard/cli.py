@@ -35,18 +35,8 @@ def db_migrate(database_url: str | None) -> None:
     finally:
         if server is not None:
             server.cleanup()
-    if report.bootstrapped:
-        click.echo("local bootstrap applied (the roles and schemas Supabase provides)")
-    if report.created_history:
-        click.echo("created supabase_migrations.schema_migrations (no migration history yet)")
-    if report.checksums_recorded:
-        click.echo(
-            f"recorded the checksums of {len(report.checksums_recorded)} migrations"
-            " applied before checksums were kept"
-        )
-    for name in report.applied:
-        click.echo(f"applied  {name}")
-    click.echo(f"{len(report.applied)} applied, {len(report.already)} already applied")
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.command("demo")

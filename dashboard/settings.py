@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     worker_pace_seconds: float = Field(2.0, ge=0, le=3600)
     pool_max_size: int = Field(10, ge=1, le=200)
+    #: The largest request body any route reads (webhooks, API, pages); more is 413.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
     @field_validator("secret_key")
     @classmethod

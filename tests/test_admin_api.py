@@ -3,6 +3,8 @@ the streamed CSV export. Real database, real auth service; only the clock is fak
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,8 @@ async def test_it_refuses_a_cross_origin_post(api: Any) -> None:
     ("body", "reason"),
     [
         (b"not json", "must be JSON"),
+        (b"[" * 5000 + b"]" * 5000, "deeper than 64 levels"),
+        (b'{"process": ' * 5000 + b"1" + b"}" * 5000, "deeper than 64 levels"),
         (b"[1, 2]", "JSON object"),
         (b'{"process": "billing", "command": "pause"}', "process"),
         (b'{"process": "implementation", "command": "explode"}', "command"),
@@ -197,6 +201,47 @@ async def test_an_export_neutralises_spreadsheet_formulas(api: Any) -> None:
     await log_automation_event(runtime.api, "system", "info", "=HYPERLINK(1)")
     r = await client.get("/api/admin/export/logs.csv")
     assert "'=HYPERLINK(1)" in r.text
+
+
+@pytest.mark.parametrize(
+    "message", [" =1+4", "\t=1+4", "\r=1+4", "\n=1+4", "\x00=1+4", " \t -2+3", "\u00a0@SUM(A1)",
+                "\t", "\r\n", "\uff1dHYPERLINK(1)"]
+)  # fmt: skip
+async def test_an_export_escapes_formulas_after_leading_whitespace_and_controls(
+    api: Any, message: str
+) -> None:
+    client, runtime, _ = api
+    await log_automation_event(runtime.api, "system", "info", message.replace("\x00", "\x01"))
+    r = await client.get("/api/admin/export/logs.csv")
+    cell = next(iter(csv.DictReader(io.StringIO(r.text))))["message"]
+    assert cell.startswith("'"), repr(cell)
+
+
+async def test_an_export_leaves_ordinary_text_as_it_is(api: Any) -> None:
+    client, runtime, _ = api
+    await log_automation_event(runtime.api, "system", "info", "  deployed 3 sites = fine")
+    r = await client.get("/api/admin/export/logs.csv")
+    assert next(iter(csv.DictReader(io.StringIO(r.text))))["message"] == "  deployed 3 sites = fine"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/admin/export/logs.csv?q=a%00b",
+        "/api/admin/export/businesses.csv?q=%00",
+        "/api/admin/export/audit.csv?actor=x%00",
+        "/api/admin/export/logs.csv?unknown=%00",
+        "/api/admin/export/logs.csv?q=line%0Abreak",
+    ],
+)
+async def test_a_filter_with_a_control_character_is_400_before_the_stream_starts(
+    api: Any, url: str
+) -> None:
+    client, runtime, _ = api
+    await log_automation_event(runtime.api, "system", "info", "a line")
+    r = await client.get(url)
+    assert r.status_code == 400, r.text
+    assert "control character" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(

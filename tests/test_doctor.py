@@ -54,6 +54,13 @@ DEFECTS = {
         "insert into supabase_migrations.schema_migrations (version, name)"
         " values ('20261125000300', 'create_views');",
     ),
+    "missing_admin_flag_policy": (
+        'drop policy "Reading automation_logs requires the admin flag" on public.automation_logs',
+        "policies",
+        "no restrictive admin-flag policy on automation_logs",
+        'create policy "Reading automation_logs requires the admin flag" on public.automation_logs'
+        " as restrictive for select to authenticated",
+    ),
     "table_missing_from_publication": (
         "alter publication supabase_realtime drop table public.automation_logs",
         "realtime",

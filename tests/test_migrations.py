@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from dashboard.backends.migrate import (
+    HISTORY_TABLE,
     LOCAL_DIR,
     MIGRATIONS_DIR,
     ChangedMigrationError,
@@ -125,24 +126,6 @@ def test_a_migration_applied_before_checksums_were_kept_gets_its_checksum_once(
         migrate(empty_database, directory=tmp_path)
 
 
-def supabase_like(url: str) -> None:
-    """What a new Supabase project has: its roles and auth schema, no migration history."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(LOCAL_DIR.joinpath("bootstrap.sql").read_text())
-        conn.execute("drop schema supabase_migrations cascade")
-
-
-def test_a_project_with_no_migration_history_gets_the_history_table_and_every_migration(
-    empty_database: str,
-) -> None:
-    supabase_like(empty_database)
-    report = migrate(empty_database, local=False)
-    assert report.created_history and not report.bootstrapped
-    assert report.applied == [p.name for _, _, p in migration_files()]
-    assert applied_versions(empty_database) == [v for v, _, _ in migration_files()]
-    assert not migrate(empty_database, local=False).created_history
-
-
 def test_a_schema_with_no_migration_history_is_refused_with_what_to_do(
     empty_database: str,
 ) -> None:
@@ -155,3 +138,66 @@ def test_a_schema_with_no_migration_history_is_refused_with_what_to_do(
     with psycopg.connect(empty_database) as conn:  # and nothing was created
         row = conn.execute("select to_regnamespace('supabase_migrations')").fetchone()
         assert row == (None,)
+
+
+def supabase_like_database(admin_url: str, history: str) -> str:
+    """A database as a Supabase project has it before our first migrate: Supabase's own
+    pieces (roles, `auth`, the publication; our local bootstrap stands in for them), and
+    the CLI's history in state `history`: "missing" (no `supabase_migrations` schema) or
+    "schema only" (the schema without its table)."""
+    url = create_database(admin_url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute((LOCAL_DIR / "bootstrap.sql").read_text().encode())
+        if history == "missing":
+            conn.execute("drop schema supabase_migrations cascade")
+        else:
+            conn.execute("drop table supabase_migrations.schema_migrations")
+    return url
+
+
+@pytest.mark.parametrize(
+    ("history", "created"),
+    [
+        ("missing", ["schema supabase_migrations", f"table {HISTORY_TABLE}"]),
+        ("schema only", [f"table {HISTORY_TABLE}"]),
+    ],
+)
+def test_migrate_on_a_supabase_project_without_the_history_table_creates_it_and_says_so(
+    admin_url_for: dict[str, str], history: str, created: list[str]
+) -> None:
+    for admin_url in admin_url_for.values():
+        url = supabase_like_database(admin_url, history)
+        try:
+            report = migrate(url, local=False)
+            assert report.created == created
+            assert report.applied == [path.name for _, _, path in migration_files()]
+            lines = report.lines()
+            assert [f"created  {what} (it did not exist yet)" for what in created] == [
+                line for line in lines if line.startswith("created")
+            ]
+            assert lines[-1] == f"{len(migration_files())} applied, 0 already applied"
+            with psycopg.connect(url) as conn:
+                recorded = conn.execute(f"select count(*) from {HISTORY_TABLE}").fetchone()
+                assert recorded == (len(migration_files()),)
+            again = migrate(url, local=False)
+            assert (again.created, again.applied) == ([], [])
+        finally:
+            drop_database(admin_url, url)
+
+
+def test_db_migrate_prints_what_it_did(admin_url_for: dict[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from dashboard.cli import cli
+
+    admin_url = admin_url_for["embedded"]
+    url = create_database(admin_url)
+    try:
+        result = CliRunner().invoke(cli, ["db", "migrate", "--database-url", url])
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[0] == "local bootstrap applied"
+        assert f"applied  {migration_files()[0][2].name}" in lines
+        assert lines[-1] == f"{len(migration_files())} applied, 0 already applied"
+    finally:
+        drop_database(admin_url, url)

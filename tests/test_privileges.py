@@ -44,7 +44,17 @@ TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFEREN
 
 ADMIN_SUB = "5d6f7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"
 AAL1 = Caller(role="authenticated", sub=ADMIN_SUB, email="admin@example.com", aal="aal1")
-AAL2 = Caller(role="authenticated", sub=ADMIN_SUB, email="admin@example.com", aal="aal2")
+AAL2 = Caller(
+    role="authenticated", sub=ADMIN_SUB, email="admin@example.com", aal="aal2", admin_flag=True
+)
+#: Any other user of the Supabase project, who set up TOTP on their own.
+AAL2_NOT_ADMIN = Caller(
+    role="authenticated", sub="0e1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b", email="user@example.com",
+    aal="aal2",
+)  # fmt: skip
+AAL1_ADMIN = Caller(
+    role="authenticated", sub=ADMIN_SUB, email="admin@example.com", aal="aal1", admin_flag=True
+)
 
 
 @pytest.fixture
@@ -354,6 +364,34 @@ async def test_an_admin_without_mfa_sees_no_rows(seeded: PostgresBackend) -> Non
             assert err.value.code == "42501", table
     stats = await seeded.rpc("get_queue_statistics", caller=AAL1)
     assert stats["total"] == 0
+
+
+@pytest.mark.parametrize("caller", [AAL2_NOT_ADMIN, AAL1_ADMIN], ids=["aal2-no-flag", "flag-aal1"])
+async def test_a_user_needs_both_mfa_and_the_admin_flag_to_read_anything(
+    seeded: PostgresBackend, caller: Caller
+) -> None:
+    for table in ADMIN_READABLE:
+        assert await count(seeded, table, caller) == 0, table
+    assert (await seeded.rpc("get_queue_statistics", caller=caller))["total"] == 0
+    assert await seeded.rpc("get_automation_status", caller=caller) == []
+    assert await seeded.rpc("get_current_identification_target", caller=caller) == []
+    progress = (await seeded.select("v_identification_progress", caller=caller)).rows
+    assert [r["total"] for r in progress] == [0]
+
+
+def test_every_readable_table_has_both_restrictive_policies(
+    catalog: psycopg.Connection[Any],
+) -> None:
+    restrictive = rows(
+        catalog,
+        "select tablename, qual from pg_policies where schemaname = 'public'"
+        " and permissive = 'RESTRICTIVE' and cmd = 'SELECT' and roles = '{authenticated}'",
+    )
+    for table in ADMIN_READABLE:
+        quals = [q for t, q in restrictive if t == table]
+        assert any("'aal2'" in q for q in quals), table
+        assert any("'cliftonsites_admin'" in q and "app_metadata" in q for q in quals), table
+    assert {t for t, _ in restrictive} == ADMIN_READABLE
 
 
 async def test_an_admin_with_mfa_reads_the_readable_tables(seeded: PostgresBackend) -> None:

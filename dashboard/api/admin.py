@@ -7,7 +7,6 @@ Both calls are audited by their SQL functions with the acting admin's id and ema
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -19,6 +18,7 @@ from dashboard.auth.provider import AuthError
 from dashboard.auth.sessions import AdminSession
 from dashboard.backends.base import BackendError, Caller
 from dashboard.data.automation import send_automation_command, update_automation_config
+from dashboard.json_body import loads_bounded
 from dashboard.runtime import get_runtime
 
 router = APIRouter(prefix="/api/admin")
@@ -52,9 +52,9 @@ def _reason(exc: ValidationError) -> str:
 
 async def _body(request: Request, model: type[M]) -> M:
     try:
-        raw = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise HTTPException(400, "the body must be JSON") from None
+        raw = loads_bounded(await request.body() or b"null")
+    except ValueError as exc:
+        raise HTTPException(400, f"the body must be JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise HTTPException(400, "the body must be a JSON object")
     try:

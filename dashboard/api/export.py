@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
@@ -17,8 +17,9 @@ from fastapi.responses import StreamingResponse
 
 from dashboard.auth.access import require_admin_api
 from dashboard.auth.sessions import AdminSession
-from dashboard.backends.base import Filter, Order
+from dashboard.backends.base import BackendError, Filter, Order
 from dashboard.components.filters import (
+    CONTROL,
     audit_filters,
     check_choice,
     check_text,
@@ -90,6 +91,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 TABLES = {"logs": "automation_logs", "runs": "automation_runs", "audit": "admin_audit_log"}
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")  # and their full-width forms
+#: What a spreadsheet skips before it looks for a formula: whitespace and C0/C1 controls.
+IGNORED_LEADING = "".join(chr(c) for c in (*range(0x21), 0x7F, *range(0x80, 0xA1), 0x3000))
 SEARCH_STATUSES: tuple[str, ...] = SearchStatus.__args__  # type: ignore[attr-defined]
 
 
@@ -102,8 +106,16 @@ def _cell(value: Any) -> Any:
         return json.dumps(value, default=str, sort_keys=True)
     if not isinstance(value, str):
         return value
-    # Spreadsheets run text cells that start with these as formulas.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return "'" + value if starts_like_formula(value) else value
+
+
+def starts_like_formula(text: str) -> bool:
+    """Whether a spreadsheet could run this cell as a formula: it starts with `=`, `+`,
+    `-`, `@`, a tab or a CR, or with any of them after leading spaces and control
+    characters (LibreOffice evaluates ` =1+4`, Excel a cell that starts with a tab)."""
+    if text[:1] in FORMULA_STARTS:
+        return True
+    return text.lstrip(IGNORED_LEADING)[:1] in FORMULA_STARTS
 
 
 def _table_fetch(table: str, filters: list[Filter]) -> Fetch:
@@ -148,33 +160,50 @@ def fetch_for(view: str, params: dict[str, str]) -> Fetch:
     return _table_fetch(TABLES[view], filters)
 
 
-async def csv_lines(columns: Sequence[str], fetch: Fetch) -> AsyncIterator[str]:
+async def csv_lines(
+    columns: Sequence[str], fetch: Fetch, first: Sequence[dict[str, Any]]
+) -> AsyncIterator[str]:
+    """The header, then `first` (read before the response started), then every later
+    batch."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
     yield buffer.getvalue()
-    before: int | None = None
-    while True:
-        rows = await fetch(before, BATCH)
-        if not rows:
-            return
+    rows = first
+    while rows:
         buffer.seek(0)
         buffer.truncate()
         for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])
         yield buffer.getvalue()
-        before = int(rows[-1]["id"])
+        rows = await fetch(int(rows[-1]["id"]), BATCH)
+
+
+def check_params(params: Mapping[str, str]) -> dict[str, str]:
+    """The query string as a dict; ValueError for a control character (a NUL byte cannot
+    even reach PostgreSQL) anywhere in a name or a value."""
+    for name, value in params.items():
+        if CONTROL.search(name) or CONTROL.search(value):
+            raise ValueError(f"{name or 'a parameter'} holds a control character: remove it")
+    return dict(params)
 
 
 @router.get("/{view}.csv")
 async def export_csv(view: str, request: Request, session: Admin) -> StreamingResponse:
+    """Every row of `view` that its filters match; bad input is 400 before the stream
+    starts, because the first batch is read before the 200 is sent."""
     try:
-        fetch = fetch_for(view, dict(request.query_params))
+        fetch = fetch_for(view, check_params(request.query_params))
+        first = await fetch(None, BATCH)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
+    except BackendError as exc:
+        if not exc.is_invalid_input:
+            raise
+        raise HTTPException(400, f"the filter was refused: {exc.message}") from None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        csv_lines(COLUMNS[view], fetch),
+        csv_lines(COLUMNS[view], fetch, first),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{view}-{stamp}.csv"'},
     )

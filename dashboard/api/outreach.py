@@ -4,7 +4,6 @@ trigger `outreach_on_deployed` through pg_net) and `POST /api/outreach/webhook-e
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +22,7 @@ from dashboard.outreach.webhooks import (
     MalformedEvent,
     body_secret_ok,
     parse_event,
+    raw_body_secret_ok,
     record_event,
     signature_ok,
 )
@@ -69,14 +69,6 @@ async def start_campaign_route(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=502 if result.outcome == "failed" else 200)
 
 
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 @router.post("/webhook-events", openapi_extra={"requestBody": EVENT_BODY}, responses=REPLIES)
 async def webhook_events_route(request: Request) -> JSONResponse:
     """Store a Smartlead event once; unknown event types are stored and ignored."""
@@ -85,14 +77,15 @@ async def webhook_events_route(request: Request) -> JSONResponse:
     if not secret:
         return problem(503, "SMARTLEAD_WEBHOOK_SECRET is not set on the server")
     body = await request.body()
-    candidate = _json_object(body)
     signed = signature_ok(secret, body, request.headers)
-    if not signed and not (candidate is not None and body_secret_ok(secret, candidate)):
+    if not signed and not raw_body_secret_ok(secret, body):
         return problem(401, "authenticate with secret_key in the body or X-Smartlead-Signature")
-    try:
+    try:  # authenticated: now, and only now, the JSON is parsed
         event = parse_event(body)
     except MalformedEvent as exc:
         return problem(400, str(exc))
+    if not signed and not body_secret_ok(secret, event):
+        return problem(401, "authenticate with secret_key in the body or X-Smartlead-Signature")
     try:
         receipt = await record_event(runtime.api, event)
     except BackendError as exc:

@@ -5,9 +5,9 @@ NiceGUI's session middleware. For every request it:
 - refuses websocket handshakes and unsafe methods (POST, ...) from another origin;
 - lets `/_nicegui*` assets and the socket through (the socket only after that check);
 - lets `/login`, `/auth/complete`, `/logout` through; `/mfa` and `/setup-mfa` need a
-  session from the password step; every other path needs an AAL2 session;
-- adds X-Content-Type-Options, Referrer-Policy, frame-ancestors 'none' (and HSTS over
-  HTTPS) to every response.
+  session from the password step; every other path needs an AAL2 session.
+Security headers (CSP, nosniff, HSTS, ...) are added outside, for every route, by
+`dashboard.security_headers`.
 
 Routes: `GET /auth/complete?ticket=` turns a handoff ticket into the session cookie;
 `GET /logout` ends the session and clears the cookie.
@@ -20,7 +20,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard.auth import get_auth
 from dashboard.auth.access import COOKIE_NAME, is_same_origin, request_meta
@@ -31,13 +31,6 @@ from dashboard.runtime import get_runtime
 PUBLIC_PATHS = frozenset({"/login", "/auth/complete", "/logout", "/favicon.ico"})
 STEP_PATHS = frozenset({"/mfa", "/setup-mfa"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-    (b"x-frame-options", b"DENY"),
-]
-HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 def relative_path(scope: Scope) -> str:
@@ -71,9 +64,9 @@ class AdminGuard:
             return
         denial = await self._check(scope, conn)
         if denial is not None:
-            await denial(scope, receive, self._with_headers(scope, send))
+            await denial(scope, receive, send)
             return
-        await self.app(scope, receive, self._with_headers(scope, send))
+        await self.app(scope, receive, send)
 
     async def _check(self, scope: Scope, conn: HTTPConnection) -> Response | None:
         path = relative_path(scope)
@@ -105,18 +98,6 @@ class AdminGuard:
             await send({"type": "websocket.close", "code": 1008, "reason": text})
             return
         await PlainTextResponse(text, status_code=status)(scope, receive, send)
-
-    @staticmethod
-    def _with_headers(scope: Scope, send: Send) -> Send:
-        extra = list(SECURITY_HEADERS) + ([HSTS] if scope.get("scheme") == "https" else [])
-
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() not in dict(extra)]
-                message["headers"] = headers + extra
-            await send(message)
-
-        return wrapped
 
 
 def _redirect(url: str) -> Response:

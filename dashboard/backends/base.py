@@ -28,9 +28,13 @@ class Caller:
     sub: str | None = None
     email: str | None = None
     aal: Aal | None = None
+    #: `app_metadata.cliftonsites_admin` in the token: what Supabase sets on admins
+    admin_flag: bool = False
 
     def claims(self) -> str:
         claims: dict[str, Any] = {"role": self.role}
+        if self.admin_flag:
+            claims["app_metadata"] = {"cliftonsites_admin": True}
         if self.sub:
             claims["sub"] = self.sub
         if self.email:

@@ -7,12 +7,12 @@ leaves nothing half-applied and is reported with its file and the error. An advi
 lock lets several app instances start at once during a rollout.
 
 A project that has no migration history yet (a new Supabase project never touched by
-the CLI) gets the CLI's history table created first. Each applied migration's SHA-256
-is kept in `supabase_migrations.cliftonsites_checksums`; a file that changed after it
-was applied is refused before anything runs, since editing an applied migration
-changes nothing in a database that already has it. A migration applied before
-checksums were kept (by an older runner or by `supabase db push`) has its file's
-checksum recorded the first time the runner sees it.
+the CLI) gets the CLI's history schema and table created first. Each applied
+migration's SHA-256 is kept in `supabase_migrations.cliftonsites_checksums`; a file
+that changed after it was applied is refused before anything runs, since editing an
+applied migration changes nothing in a database that already has it. A migration
+applied before checksums were kept (by an older runner or by `supabase db push`) has
+its file's checksum recorded the first time the runner sees it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ MIGRATIONS_DIR = ROOT / "supabase" / "migrations"
 LOCAL_DIR = ROOT / "supabase" / "local"
 LOCK_KEY = 0x0C11F705  # advisory lock id for migrations
 _NAME = re.compile(r"^(\d{14})_([a-z0-9_]+)\.sql$")
+
+Conn = psycopg.Connection[TupleRow]
 
 
 class MigrationError(RuntimeError):
@@ -55,22 +57,14 @@ class ChangedMigrationError(MigrationError):
         )
 
 
-@dataclass
-class MigrateReport:
-    bootstrapped: bool = False
-    applied: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    created_history: bool = False  # the project had no migration history table yet
-    checksums_recorded: list[str] = field(default_factory=list)  # applied before checksums
-
-
-HISTORY_DDL = """
-create schema if not exists supabase_migrations;
-create table if not exists supabase_migrations.schema_migrations (
-  version text primary key,
-  statements text[],
-  name text
-);
+HISTORY_TABLE = "supabase_migrations.schema_migrations"
+#: The Supabase CLI's own shape of the table (it adds its later columns itself).
+CREATE_HISTORY = (
+    "create table if not exists supabase_migrations.schema_migrations"
+    " (version text primary key, statements text[], name text)"
+)
+CHECKSUMS_TABLE = "supabase_migrations.cliftonsites_checksums"
+CREATE_CHECKSUMS = """
 create table if not exists supabase_migrations.cliftonsites_checksums (
   version text primary key,
   sha256 text not null,
@@ -82,8 +76,31 @@ comment on table supabase_migrations.cliftonsites_checksums is
 """
 
 
-def checksum(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()
+@dataclass
+class MigrateReport:
+    supabase: bool = False
+    bootstrapped: bool = False
+    created: list[str] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    checksums_recorded: list[str] = field(default_factory=list)  # applied before checksums
+
+    def lines(self) -> list[str]:
+        """What was done, for people: the target, what was created, every migration."""
+        out = [
+            "Supabase project: local bootstrap skipped"
+            if self.supabase
+            else ("local bootstrap applied" if self.bootstrapped else "local bootstrap skipped")
+        ]
+        out += [f"created  {what} (it did not exist yet)" for what in self.created]
+        if self.checksums_recorded:
+            out.append(
+                f"recorded the checksums of {len(self.checksums_recorded)} migrations"
+                " applied before checksums were kept"
+            )
+        out += [f"applied  {name}" for name in self.applied]
+        out.append(f"{len(self.applied)} applied, {len(self.already)} already applied")
+        return out
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str, Path]]:
@@ -97,10 +114,48 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str, Pa
     return out
 
 
+def checksum(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
 def is_supabase(conn: psycopg.Connection[object]) -> bool:
     """A real Supabase project has its own admin role; we never bootstrap there."""
     row = conn.execute("select 1 from pg_roles where rolname = 'supabase_admin'").fetchone()
     return row is not None
+
+
+def ensure_history(conn: Conn, directory: Path) -> list[str]:
+    """Create the migration history where it is missing (a Supabase project the CLI never
+    pushed to has no `supabase_migrations` schema, or the schema without the table), in
+    the shape the Supabase CLI uses, so `supabase db push` reads it later; and our
+    checksums beside it. Returns what was created. A database that already has our
+    tables but no history is refused: nobody could tell which migrations it had."""
+    created = []
+    with conn.transaction():
+        schema = conn.execute(
+            "select 1 from pg_namespace where nspname = 'supabase_migrations'"
+        ).fetchone()
+        history = conn.execute("select to_regclass(%s)", (HISTORY_TABLE,)).fetchone()
+        if history == (None,) and _has_our_schema(conn):
+            raise MigrationError(
+                migration_files(directory)[0][2],
+                "no migration history",
+                message=(
+                    "this database has the CliftonSites tables but no migration history"
+                    f" ({HISTORY_TABLE}), so nobody can tell which migrations it had;"
+                    " nothing was changed. Record the applied ones with `supabase"
+                    " migration repair --status applied <version>` (or the inserts that"
+                    " `cliftonsites doctor` prints), then migrate again"
+                ),
+            )
+        if schema is None:
+            conn.execute("create schema supabase_migrations")
+            created.append("schema supabase_migrations")
+        if history == (None,):
+            conn.execute(CREATE_HISTORY)
+            created.append(f"table {HISTORY_TABLE}")
+        conn.execute(CREATE_CHECKSUMS)
+    return created
 
 
 def migrate(
@@ -110,34 +165,15 @@ def migrate(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
+            report.supabase = is_supabase(conn)
             if local is None:
-                local = not is_supabase(conn)
+                local = not report.supabase
             if local:
                 with conn.transaction():
                     conn.execute((LOCAL_DIR / "bootstrap.sql").read_text())
                 report.bootstrapped = True
-            with conn.transaction():
-                report.created_history = _has_no_history(conn)
-                if report.created_history and _has_our_schema(conn):
-                    raise MigrationError(
-                        migration_files(directory)[0][2],
-                        "no migration history",
-                        message=(
-                            "this database has the CliftonSites tables but no migration"
-                            " history (supabase_migrations.schema_migrations), so nobody can"
-                            " tell which migrations it had; nothing was changed. Record the"
-                            " applied ones with `supabase migration repair --status applied"
-                            " <version>` (or `cliftonsites doctor`, which prints the insert"
-                            " for each), then migrate again"
-                        ),
-                    )
-                conn.execute(HISTORY_DDL)
-            done = {
-                r[0]
-                for r in conn.execute(
-                    "select version from supabase_migrations.schema_migrations"
-                ).fetchall()
-            }
+            report.created = ensure_history(conn, directory)
+            done = {r[0] for r in conn.execute(f"select version from {HISTORY_TABLE}").fetchall()}
             files = migration_files(directory)
             _check_applied_files(conn, files, done, report)
             for version, name, path in files:
@@ -149,13 +185,12 @@ def migrate(
                     with conn.transaction():
                         conn.execute(body)
                         conn.execute(
-                            "insert into supabase_migrations.schema_migrations"
-                            " (version, name, statements) values (%s, %s, %s)",
+                            f"insert into {HISTORY_TABLE} (version, name, statements)"
+                            " values (%s, %s, %s)",
                             (version, name, [body]),
                         )
                         conn.execute(
-                            "insert into supabase_migrations.cliftonsites_checksums"
-                            " (version, sha256) values (%s, %s)",
+                            f"insert into {CHECKSUMS_TABLE} (version, sha256) values (%s, %s)",
                             (version, checksum(body)),
                         )
                 except psycopg.Error as exc:
@@ -169,28 +204,18 @@ def migrate(
     return report
 
 
-def _has_no_history(conn: psycopg.Connection[TupleRow]) -> bool:
-    row = conn.execute("select to_regclass('supabase_migrations.schema_migrations')").fetchone()
-    return row is None or row[0] is None
-
-
-def _has_our_schema(conn: psycopg.Connection[TupleRow]) -> bool:
+def _has_our_schema(conn: Conn) -> bool:
     row = conn.execute("select to_regclass('public.pipeline_businesses')").fetchone()
     return row is not None and row[0] is not None
 
 
 def _check_applied_files(
-    conn: psycopg.Connection[TupleRow],
-    files: list[tuple[str, str, Path]],
-    done: set[str],
-    report: MigrateReport,
+    conn: Conn, files: list[tuple[str, str, Path]], done: set[str], report: MigrateReport
 ) -> None:
     """Refuse an applied migration whose file changed; record missing checksums."""
     known: dict[str, str] = {
         str(version): str(sha)
-        for version, sha in conn.execute(
-            "select version, sha256 from supabase_migrations.cliftonsites_checksums"
-        ).fetchall()
+        for version, sha in conn.execute(f"select version, sha256 from {CHECKSUMS_TABLE}")
     }
     unrecorded = []
     for version, _, path in files:
@@ -205,8 +230,8 @@ def _check_applied_files(
     with conn.transaction():
         for version, now, name in unrecorded:
             conn.execute(
-                "insert into supabase_migrations.cliftonsites_checksums (version, sha256)"
-                " values (%s, %s) on conflict (version) do nothing",
+                f"insert into {CHECKSUMS_TABLE} (version, sha256) values (%s, %s)"
+                " on conflict (version) do nothing",
                 (version, now),
             )
             report.checksums_recorded.append(name)

@@ -13,6 +13,7 @@ does the same for a select's option list (the funnel's ~120 targets).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,11 +41,19 @@ _LAYOUT: dict[str, Any] = {
 }
 
 
+def plot_text(value: object) -> str:
+    """A label as plotly shows it: plotly reads labels, titles and hover text as a subset
+    of HTML (`<a href>`, `<b>`, `<br>`, entities), so a region named `<a href=...>` would
+    become a link. Escaped, it is shown as the very text, angle brackets included."""
+    return escape(str(value), quote=False)
+
+
 def _figure(data: list[dict[str, Any]], title: str, x_title: str | None = None) -> Figure:
+    """A figure whose `title` and `x_title` are plain text (escaped here)."""
     layout = {
         **_LAYOUT,
-        "title": {"text": title},
-        "xaxis": {**_AXIS, "title": {"text": x_title}} if x_title else dict(_AXIS),
+        "title": {"text": plot_text(title)},
+        "xaxis": {**_AXIS, "title": {"text": plot_text(x_title)}} if x_title else dict(_AXIS),
         "yaxis": dict(_AXIS),
     }
     return {"data": data, "layout": layout, "config": {"displaylogo": False}}
@@ -124,16 +133,17 @@ def _target_label(row: FunnelRow) -> str:
 
 def heatmap_figure(targets: Sequence[Mapping[str, Any]]) -> Figure:
     """The search grid: cities down, categories across; colour = status, hover = found."""
-    cities = sorted({f"{t['city']}, {t['region']}" for t in targets})
-    categories = sorted({str(t["category"]) for t in targets})
+    cities = sorted({plot_text(f"{t['city']}, {t['region']}") for t in targets})
+    categories = sorted({plot_text(t["category"]) for t in targets})
     row_of = {c: i for i, c in enumerate(cities)}
     col_of = {c: i for i, c in enumerate(categories)}
     z: list[list[float | None]] = [[None] * len(categories) for _ in cities]
     text: list[list[str]] = [[""] * len(categories) for _ in cities]
     for t in targets:
-        i, j = row_of[f"{t['city']}, {t['region']}"], col_of[str(t["category"])]
+        i = row_of[plot_text(f"{t['city']}, {t['region']}")]
+        j = col_of[plot_text(t["category"])]
         z[i][j] = TARGET_STATUS_LEVEL.get(str(t["status"]), 0)
-        text[i][j] = f"#{t['position']} {t['status']}, found {t['businesses_found']}"
+        text[i][j] = plot_text(f"#{t['position']} {t['status']}, found {t['businesses_found']}")
     heatmap = {
         "type": "heatmap",
         "z": z,

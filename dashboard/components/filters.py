@@ -15,6 +15,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 RUN_PROCESSES = ("identification", "implementation")
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 MAX_TEXT = 200
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def like_pattern(text: str) -> str:
@@ -43,7 +44,11 @@ def check_choice(value: str | None, allowed: tuple[str, ...], what: str) -> str 
 
 
 def check_text(value: str | None, what: str) -> str | None:
+    """Optional free text; ValueError when too long or holding a control character (a
+    NUL byte cannot reach PostgreSQL at all)."""
     text = (value or "").strip()
+    if CONTROL.search(text):
+        raise ValueError(f"{what} must not hold control characters")
     if len(text) > MAX_TEXT:
         raise ValueError(f"{what} must be at most {MAX_TEXT} characters")
     return text or None

@@ -164,7 +164,10 @@ def check_policies(cat: Catalog) -> tuple[list[Finding], str]:
             out.extend(_policy_findings(policy))
         if name in exp.READABLE:
             out.extend(_readable_policies(name, table.policies))
-    return out, "no policy for anon; reads by authenticated require aal2; (select auth.jwt())"
+    return out, (
+        "no policy for anon; reads by authenticated require aal2 and the admin flag;"
+        " (select auth.jwt())"
+    )
 
 
 def _policy_findings(policy: Any) -> list[Finding]:
@@ -200,10 +203,27 @@ def _policy_findings(policy: Any) -> list[Finding]:
 
 def _readable_policies(name: str, policies: list[Any]) -> list[Finding]:
     selects = [p for p in policies if p.command in ("SELECT", "ALL") and "authenticated" in p.roles]
+    out = []
+    if not any(not p.permissive and exp.ADMIN_FLAG in (p.using or "") for p in selects):
+        policy = f'"Reading {name} requires the admin flag"'
+        out.append(
+            Finding(
+                "policies",
+                f"public.{name}",
+                "fail",
+                f"no restrictive admin-flag policy on {name}",
+                "without it, any user of the Supabase project who sets up TOTP (aal2) can"
+                " read the table",
+                f"create policy {policy} on public.{name} as restrictive for select"
+                " to authenticated using (coalesce(((select auth.jwt()) -> 'app_metadata'"
+                f" ->> '{exp.ADMIN_FLAG}'), '') = 'true');",
+            )
+        )
     if any(not p.permissive and "aal2" in (p.using or "") for p in selects):
-        return []
+        return out
     policy = f'"Reading {name} requires MFA (aal2)"'
     return [
+        *out,
         Finding(
             "policies",
             f"public.{name}",
@@ -212,7 +232,7 @@ def _readable_policies(name: str, policies: list[Any]) -> list[Finding]:
             "without it, a signed-in admin who has not passed MFA can read the table",
             f"create policy {policy} on public.{name} as restrictive for select"
             " to authenticated using (((select auth.jwt()) ->> 'aal') = 'aal2');",
-        )
+        ),
     ]
 
 

@@ -23,6 +23,8 @@ READABLE = (
     "automation_config", "automation_status", "automation_commands", "automation_runs",
     "automation_logs", "identification_targets", "pipeline_businesses",
 )  # fmt: skip
+#: the `app_metadata` flag a reader of READABLE must carry (besides aal2)
+ADMIN_FLAG = "cliftonsites_admin"
 #: the tables the dashboard's live feed watches (Realtime / the local NOTIFY stand-in)
 WATCHED = tuple(t for t in TABLES if t != "stripe_idempotency")
 FUNCTIONS = (

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from typing import Any
 
 from dashboard.backends.base import Backend, Filter
 from dashboard.data.outreach import record_outreach_event
+from dashboard.json_body import loads_bounded
 from dashboard.outreach.base import UUID_FIELD
 
 EVENT_TYPES = frozenset(
@@ -62,6 +64,21 @@ def signature_ok(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     return False
 
 
+#: `"secret_key": "<value>"` in the raw body; a value with escapes never matches a secret
+#: we generate (letters, digits, `-` and `_`), so it is refused before any parsing.
+_BODY_SECRET = re.compile(rb'"secret_key"\s*:\s*"([^"\\]{0,512})"')
+
+
+def raw_body_secret_ok(secret: str, body: bytes) -> bool:
+    """True when the raw body carries `"secret_key": "<secret>"`, found without parsing
+    the JSON and compared in constant time: an unauthenticated body is never parsed.
+    (`body_secret_ok` confirms it on the parsed event, so the match was a real key.)"""
+    matched = False
+    for match in _BODY_SECRET.finditer(body[: 1024 * 1024]):
+        matched |= hmac.compare_digest(secret.encode(), match.group(1))
+    return matched
+
+
 def body_secret_ok(secret: str, event: Mapping[str, Any]) -> bool:
     given = event.get("secret_key")
     return isinstance(given, str) and hmac.compare_digest(secret.encode(), given.encode())
@@ -80,9 +97,9 @@ def contains_nul(value: Any) -> bool:
 
 def parse_event(body: bytes) -> dict[str, Any]:
     try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedEvent("the body is not JSON: send the Smartlead event object") from None
+        event = loads_bounded(body)
+    except ValueError as exc:
+        raise MalformedEvent(f"the body is not a JSON Smartlead event object: {exc}") from None
     if not isinstance(event, dict):
         raise MalformedEvent("the body must be one JSON object (a Smartlead event)")
     if contains_nul(event):

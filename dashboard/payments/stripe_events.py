@@ -10,7 +10,6 @@ before its checkout is kept (`received`, "deferred") and applied by the checkout
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -20,6 +19,7 @@ import stripe
 from dashboard.backends.base import Filter
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.payments import record_stripe_event
+from dashboard.json_body import loads_bounded
 from dashboard.outreach.base import OutreachProvider
 from dashboard.outreach.webhooks import contains_nul
 from dashboard.payments.checkout import apply_checkout, apply_review_event
@@ -44,13 +44,18 @@ class Outcome:
 
 def verify_event(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
     """The event as a dict, or InvalidEvent naming what is wrong."""
-    try:
-        stripe.Webhook.construct_event(payload, signature, secret, tolerance=TOLERANCE_SECONDS)
+    try:  # the signature first, on the raw bytes: an unsigned body is never parsed
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature or "", secret, tolerance=TOLERANCE_SECONDS
+        )
     except stripe.SignatureVerificationError as exc:
         raise InvalidEvent(f"Stripe-Signature does not verify: {exc.user_message or exc}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidEvent("the body is not a JSON Stripe event") from None
-    event = json.loads(payload)
+    except UnicodeDecodeError:
+        raise InvalidEvent("the body is not a JSON Stripe event (not UTF-8)") from None
+    try:
+        event = loads_bounded(payload)
+    except ValueError as exc:
+        raise InvalidEvent(f"the body is not a JSON Stripe event: {exc}") from None
     if not isinstance(event, dict):
         raise InvalidEvent("the body must be a JSON object (a Stripe event)")
     if contains_nul(event):
