@@ -11,6 +11,7 @@ from nicegui import ui
 from nicegui.storage import Storage
 
 from dashboard.api import admin, export, health, internal, outreach, sites, stripe_webhook
+from dashboard.api.site_host import SiteHostSplit
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
@@ -44,6 +45,9 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
     app.include_router(internal.router)
     app.include_router(admin.router)
     app.include_router(export.router)
+    app.add_middleware(
+        SiteHostSplit, sites_base_url=settings.sites_base_url, app_base_url=settings.app_base_url
+    )
     if not with_ui:
         return app
     if settings.nicegui_redis_url:

@@ -12,8 +12,8 @@ import click
 from dashboard.data.models import Process
 from dashboard.settings import Settings, load_settings
 from dashboard.worker.context import WorkerContext, WorkerOptions, default_worker_id
-from dashboard.worker.ports import BusinessFinder, Deployer, SiteBuilder
-from dashboard.worker.sites import DEFAULT_CLAIM_URL, JinjaSiteBuilder, LocalDeployer
+from dashboard.worker.ports import BusinessFinder, SiteBuilder
+from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder
 
 PROCESSES: dict[str, tuple[Process, ...]] = {
     "identification": ("identification",),
@@ -67,10 +67,10 @@ PROCESSES: dict[str, tuple[Process, ...]] = {
 )
 @click.option(
     "--claim-url",
-    default=DEFAULT_CLAIM_URL,
+    default="",
     envvar="CLAIM_URL_TEMPLATE",
-    help="The banner's claim link; {uuid} is replaced (e.g. a Stripe payment link"
-    " ending in ?client_reference_id={uuid}).",
+    help="The banner's claim link; {uuid} is replaced. Default: the claim page"
+    " <SITES_BASE_URL>/claim/{uuid} (Stripe Checkout, or the demo's test checkout).",
 )
 @click.option("--heartbeat-seconds", type=click.FloatRange(0.1, 60), default=3.0, show_default=True)
 @click.option(
@@ -114,13 +114,13 @@ def worker(
         stale_reset_seconds=stale_reset_seconds,
         provider_cooldown_seconds=provider_cooldown,
     )
-    base_url = settings.public_base_url or f"http://{settings.host}:{settings.port}"
     providers = Providers(
         finder=make_finder(finder, settings),
         builder=JinjaSiteBuilder(
-            claim_url_template=claim_url, failure_rate=failure_rate, delay_seconds=build_delay
+            claim_url_template=claim_url or f"{settings.sites_url}/claim/{{uuid}}",
+            failure_rate=failure_rate,
+            delay_seconds=build_delay,
         ),
-        deployer=LocalDeployer(settings.data_dir / "sites", base_url),
     )
     wid = worker_id or default_worker_id()
     code = asyncio.run(_main(settings, PROCESSES[process], once, wid, providers, options))
@@ -131,7 +131,6 @@ def worker(
 class Providers:
     finder: BusinessFinder
     builder: SiteBuilder
-    deployer: Deployer
 
 
 async def _main(
@@ -149,8 +148,10 @@ async def _main(
     # The embedded server (no DATABASE_URL) is shared with the app: never stopped here.
     runtime = await open_runtime(settings, run_migrations=False)
     try:
+        # Sites go to the database, so every app instance serves them (SITES_BASE_URL).
+        deployer = DatabaseDeployer(runtime.db, settings.sites_url)
         ctx = WorkerContext(
-            runtime.api, worker_id, providers.finder, providers.builder, providers.deployer, options
+            runtime.api, worker_id, providers.finder, providers.builder, deployer, options
         )
         worker = Worker(ctx, processes, runtime.database_url)
         worker.install_signal_handlers()
