@@ -165,6 +165,8 @@ def business_facts(p: dict[str, Any], q: dict[str, Any] | None, zone: ZoneInfo |
         ("Address", text(p.get("address"))),
         ("Phone", text(p.get("phone"))),
         ("Email", text(p.get("email"))),
+        ("Email from", text(p.get("email_source"))),
+        *([("Why no email", text(p.get("email_missing_reason")))] if not p.get("email") else []),
         ("Priority", text(p.get("priority"))),
         ("Attempts", text(p.get("attempts"))),
         ("Claimed by", text(p.get("claimed_by"))),

@@ -11,8 +11,9 @@ import click
 
 from dashboard.data.models import Process
 from dashboard.settings import Settings, load_settings
+from dashboard.worker.contacts import ContactChain, DemoContactFinder, SourceEmail
 from dashboard.worker.context import WorkerContext, WorkerOptions, default_worker_id
-from dashboard.worker.ports import BusinessFinder, SiteBuilder
+from dashboard.worker.ports import BusinessFinder, ContactFinder, SiteBuilder
 from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder
 
 PROCESSES: dict[str, tuple[Process, ...]] = {
@@ -114,8 +115,10 @@ def worker(
         stale_reset_seconds=stale_reset_seconds,
         provider_cooldown_seconds=provider_cooldown,
     )
+    found_by = make_finder(finder, settings)
     providers = Providers(
-        finder=make_finder(finder, settings),
+        finder=found_by,
+        contacts=make_contacts(found_by, settings),
         builder=JinjaSiteBuilder(
             claim_url_template=claim_url or f"{settings.sites_url}/claim/{{uuid}}",
             failure_rate=failure_rate,
@@ -130,6 +133,7 @@ def worker(
 @dataclass(frozen=True)
 class Providers:
     finder: BusinessFinder
+    contacts: ContactChain
     builder: SiteBuilder
 
 
@@ -151,8 +155,9 @@ async def _main(
         # Sites go to the database, so every app instance serves them (SITES_BASE_URL).
         deployer = DatabaseDeployer(runtime.db, settings.sites_url)
         ctx = WorkerContext(
-            runtime.api, worker_id, providers.finder, providers.builder, deployer, options
-        )
+            runtime.api, worker_id, providers.finder, providers.builder, deployer, options,
+            contacts=providers.contacts,
+        )  # fmt: skip
         worker = Worker(ctx, processes, runtime.database_url)
         worker.install_signal_handlers()
         if once:
@@ -182,3 +187,19 @@ def make_finder(choice: str, settings: Settings) -> BusinessFinder:
             raise click.UsageError("--finder google needs GOOGLE_PLACES_API_KEY")
         return GooglePlacesFinder(settings.google_places_api_key)
     return DemoFinder()
+
+
+def make_contacts(finder: BusinessFinder, settings: Settings) -> ContactChain:
+    """The contact step's providers: the source's own email first; then Hunter.io with
+    HUNTER_API_KEY, else invented addresses only behind the demo finder (a real finder's
+    businesses get no made-up email: they wait for a hand-entered or imported one)."""
+    chain: list[ContactFinder] = [SourceEmail()]
+    if settings.hunter_api_key:
+        from dashboard.worker.hunter import HunterContactFinder
+
+        chain.append(
+            HunterContactFinder(settings.hunter_api_key, api_base=settings.hunter_api_base)
+        )
+    elif finder.name == "demo_finder":
+        chain.append(DemoContactFinder())
+    return ContactChain(chain)

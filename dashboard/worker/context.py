@@ -18,6 +18,7 @@ from typing import Any
 from dashboard.backends.base import Backend, BackendError
 from dashboard.data.automation import log_automation_event
 from dashboard.data.models import LogLevel, LogProcess, Process
+from dashboard.worker.contacts import ContactChain, DemoContactFinder, SourceEmail
 from dashboard.worker.ports import BusinessFinder, Deployer, SiteBuilder
 
 log = logging.getLogger("dashboard.worker")
@@ -79,6 +80,10 @@ class WorkerContext:
     deployer: Deployer
     options: WorkerOptions = field(default_factory=WorkerOptions)
     health: ProviderHealth = field(default_factory=ProviderHealth)
+    #: The contact step (worker/contacts.py); the demo's chain unless the command sets one.
+    contacts: ContactChain = field(
+        default_factory=lambda: ContactChain([SourceEmail(), DemoContactFinder()])
+    )
 
     async def log(
         self,

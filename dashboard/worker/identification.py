@@ -95,14 +95,18 @@ async def identify(loop: ProcessLoop, target: IdentificationTarget) -> Outcome:
     ctx.health.success(ctx.finder.name)
     known = await get_existing_businesses_for_target(ctx.api, target.id)
     fresh, with_site, already = split_found(found, known)
-    queued = await insert_found(ctx.api, target, fresh)
+    # the contact step: before queueing, so the email is there when the site deploys
+    contacts = await ctx.contacts.find_all(fresh, target)
+    queued = await insert_found(ctx.api, target, fresh, contacts)
     await advance_identification_position(ctx.api, queued, "done")
     loop.record(True)
-    counts = {"found": len(found), "with_website": with_site, "known": already, "queued": queued}
+    emails = sum(1 for c in contacts if c.email)
+    counts = {"found": len(found), "with_website": with_site, "known": already, "queued": queued,
+              "with_email": emails}  # fmt: skip
     await ctx.log(
         "identification", "info",
         f"{where}: {len(found)} found, {with_site} have a website, {already} already known,"
-        f" {queued} queued",
+        f" {queued} queued ({emails} of {len(fresh)} new with an owner email)",
         run_id=run_id, metadata={"target_id": target.id, **counts},
     )  # fmt: skip
     return "done"

@@ -12,7 +12,7 @@ from typing import Any
 
 from dashboard.backends.base import Backend, Filter, Order
 from dashboard.data.models import AutomationCommand, AutomationConfig, IdentificationTarget, Process
-from dashboard.worker.ports import FoundBusiness
+from dashboard.worker.ports import ContactResult, FoundBusiness
 
 #: Outreach states that mean an email was sent (the denominator of the bounce rate).
 CONTACTED = ["started", "replied", "bounced", "unsubscribed", "stopped"]
@@ -82,9 +82,14 @@ async def last_state_command(api: Backend, process: Process) -> AutomationComman
 
 
 async def insert_found(
-    api: Backend, target: IdentificationTarget, businesses: list[FoundBusiness]
+    api: Backend,
+    target: IdentificationTarget,
+    businesses: list[FoundBusiness],
+    contacts: list[ContactResult] | None = None,
 ) -> int:
-    """Queue new businesses for a target; known place ids are left alone. How many were new."""
+    """Queue new businesses for a target, each with its contact step's result; known place
+    ids are left alone. How many were new."""
+    found = contacts or [ContactResult(None) for _ in businesses]
     rows: list[dict[str, Any]] = [
         {
             "place_id": b.place_id,
@@ -94,12 +99,15 @@ async def insert_found(
             "region": target.region,
             "address": b.address,
             "phone": b.phone,
+            "email": c.email,
+            "email_source": c.source if c.email else None,
+            "email_missing_reason": None if c.email else c.reason,
             "rating": b.rating,
             "review_count": b.review_count,
             "target_id": target.id,
             "status": "queued",
         }
-        for b in businesses
+        for b, c in zip(businesses, found, strict=True)
     ]
     inserted = await api.insert(
         "pipeline_businesses", rows, on_conflict="place_id", ignore_duplicates=True
