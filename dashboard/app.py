@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from nicegui import ui
 from nicegui.storage import Storage
 
-from dashboard.api import admin, export, health, internal, outreach, sites, stripe_webhook
+from dashboard.api import (
+    admin,
+    claim,
+    export,
+    health,
+    internal,
+    outreach,
+    sites,
+    stripe_webhook,
+)
 from dashboard.api.site_host import SiteHostSplit
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
@@ -40,6 +49,7 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
     app = FastAPI(title="CliftonSites Admin", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health.router)
     app.include_router(sites.router)
+    app.include_router(claim.router)
     app.include_router(outreach.router)
     app.include_router(stripe_webhook.router)
     app.include_router(internal.router)

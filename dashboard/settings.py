@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     claim_price_cents: int = Field(49900, ge=50, le=10_000_000)
     claim_currency: str = Field("usd", pattern=r"^[a-z]{3}$")
     claim_product_name: str = Field("Your CliftonSites website", min_length=1, max_length=200)
+    #: A Stripe Price id (price_...) to charge instead of CLAIM_PRICE_CENTS/CLAIM_CURRENCY.
+    claim_price_id: str = ""
+    #: Without STRIPE_API_KEY, offer the local test checkout (the demo turns it on).
+    claim_test_checkout: bool = False
     #: Hunter.io domain search for owner emails (the contact step); empty: not used.
     hunter_api_key: str = ""
     hunter_api_base: str = "https://api.hunter.io"
