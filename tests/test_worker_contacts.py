@@ -177,15 +177,17 @@ async def test_every_business_identification_queues_has_an_email_or_a_reason(
     for _ in range(3):
         assert await loop.step(loop, await get_config(backend)) == "done"
     await loop.close_run("succeeded")
-    rows = sql(db_url, "select email, email_source, email_missing_reason"
+    rows = sql(db_url, "select email, email_source, email_missing_reason, priority"
                " from public.pipeline_businesses")  # fmt: skip
     assert len(rows) >= 10
     for row in rows:
         if row["email"]:
             assert row["email_source"] == "demo" and row["email_missing_reason"] is None
+            assert row["priority"] == 20  # built first: its site can be offered at once
             check_email(row["email"])
         else:
             assert row["email_source"] is None and row["email_missing_reason"]
+            assert row["priority"] == 0
     logs = sql(db_url, "select metadata from public.automation_logs where process ="
                " 'identification' and level = 'info'")  # fmt: skip
     assert sum(log["metadata"]["with_email"] for log in logs) == sum(1 for r in rows if r["email"])

@@ -17,6 +17,9 @@ from dashboard.worker.ports import ContactResult, FoundBusiness
 #: Outreach states that mean an email was sent (the denominator of the bounce rate).
 CONTACTED = ["started", "replied", "bounced", "unsubscribed", "stopped"]
 STATE_COMMANDS = ["start", "stop", "pause", "resume"]
+#: A found business with an owner email is built first: its site can be offered at once.
+#: (The demo's seeded queue holds 0 and 10; production queues are all found businesses.)
+WITH_EMAIL_PRIORITY = 20
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ async def insert_found(
             "review_count": b.review_count,
             "target_id": target.id,
             "status": "queued",
+            "priority": WITH_EMAIL_PRIORITY if c.email else 0,
         }
         for b, c in zip(businesses, found, strict=True)
     ]
