@@ -50,6 +50,8 @@ def start_worker(settings: Settings, database_url: str) -> subprocess.Popen[byte
     """The demo's worker: a separate process, as on the VM, sharing the same database."""
     env = dict(os.environ, DATABASE_URL=database_url)
     env.setdefault("WORKER_FAILURE_RATE", "0.05")  # the odd failure, so retries show live
+    # find only what the builders keep up with, so what the demo finds reaches outreach
+    env.setdefault("WORKER_MAX_BACKLOG", "5")
     exe = Path(sys.executable).with_name("cliftonsites")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "dashboard.cli"]
     return subprocess.Popen(

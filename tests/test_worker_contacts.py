@@ -209,3 +209,17 @@ def test_the_reason_for_no_email_is_in_the_why_text_and_the_timeline(db_url: str
     [contact] = [e for e in business_events(row, None, [], [], []) if e.kind == "contact"]
     assert contact.title == "No owner email"
     assert contact.detail == "demo: the listing gives a phone number only"
+
+
+async def test_identification_waits_while_the_found_backlog_is_full(
+    backend: PostgresBackend, db_url: str
+) -> None:
+    seed_targets(db_url, ("Clifton", "NJ", "bakery"), ("Passaic", "NJ", "bakery"))
+    ctx = make_ctx(backend, max_backlog=3)
+    loop = ProcessLoop(ctx, "identification", IdentificationStep(Leadership(db_url)))
+    assert await loop.step(loop, await get_config(backend)) == "done"
+    assert await loop.step(loop, await get_config(backend)) == "empty"
+    assert loop.note is not None and "still queued" in loop.note
+    sql(db_url, "update public.pipeline_businesses set status = 'deployed'")  # built meanwhile
+    assert await loop.step(loop, await get_config(backend)) == "done"
+    await loop.close_run("succeeded")

@@ -59,6 +59,15 @@ PROCESSES: dict[str, tuple[Process, ...]] = {
     help="Share of builds that fail on purpose (demo).",
 )
 @click.option(
+    "--max-backlog",
+    type=click.IntRange(0, 1_000_000),
+    default=0,
+    show_default=True,
+    envvar="WORKER_MAX_BACKLOG",
+    help="Identification waits while this many found businesses with an email are still"
+    " queued (0: never waits). Finding more than the builders can build only costs lookups.",
+)
+@click.option(
     "--build-delay",
     type=click.FloatRange(0, 600),
     default=0.0,
@@ -96,6 +105,7 @@ def worker(
     pace: float | None,
     finder: str,
     failure_rate: float,
+    max_backlog: int,
     build_delay: float,
     claim_url: str,
     heartbeat_seconds: float,
@@ -114,6 +124,7 @@ def worker(
         heartbeat_seconds=heartbeat_seconds,
         stale_reset_seconds=stale_reset_seconds,
         provider_cooldown_seconds=provider_cooldown,
+        max_backlog=max_backlog,
     )
     found_by = make_finder(finder, settings)
     providers = Providers(

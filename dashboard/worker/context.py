@@ -44,6 +44,9 @@ class WorkerOptions:
     provider_cooldown_seconds: float = 300.0
     #: How long SIGTERM waits for the current item before releasing it.
     grace_seconds: float = 20.0
+    #: Identification waits while this many found businesses with an email are queued
+    #: (WORKER_MAX_BACKLOG; 0: never). The demo uses 5, so what it finds gets built.
+    max_backlog: int = 0
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dashboard.data.identification import (
 from dashboard.data.models import AutomationConfig, IdentificationTarget
 from dashboard.worker.loop import Outcome, ProcessLoop
 from dashboard.worker.ports import FoundBusiness, ProviderError
-from dashboard.worker.store import insert_found
+from dashboard.worker.store import count_offerable_backlog, insert_found
 
 LOCK_KEY = 0x0C11F706  # advisory lock: the identification grid's single walker
 log = logging.getLogger("dashboard.worker")
@@ -63,6 +63,10 @@ class IdentificationStep:
         api = loop.ctx.api
         if self.leadership is not None and not await self.leadership.acquire():
             loop.note = "standby: another worker is walking the identification grid"
+            return "empty"
+        limit = loop.ctx.options.max_backlog
+        if limit and (backlog := await count_offerable_backlog(api)) >= limit:
+            loop.note = f"waiting: {backlog} found businesses with an email are still queued"
             return "empty"
         target = await get_current_identification_target(api)
         if target is None:

@@ -130,6 +130,18 @@ async def count_targets_left(api: Backend) -> int:
     return page.count or 0
 
 
+async def count_offerable_backlog(api: Backend) -> int:
+    """Found businesses with an owner email still waiting to be built."""
+    page = await api.select(
+        "pipeline_businesses",
+        columns="id",
+        filters=[Filter("status", "eq", "queued"), Filter("priority", "gte", WITH_EMAIL_PRIORITY)],
+        limit=0,
+        count=True,
+    )
+    return page.count or 0
+
+
 async def count_queued(api: Backend) -> int:
     page = await api.select(
         "pipeline_businesses",
