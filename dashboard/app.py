@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from nicegui import ui
 from nicegui.storage import Storage
 
-from dashboard.api import admin, export, health, internal, outreach, sites, stripe_webhook
+from dashboard.api import (
+    admin,
+    claim,
+    export,
+    health,
+    internal,
+    outreach,
+    sites,
+    stripe_webhook,
+)
+from dashboard.api.site_host import SiteHostSplit
 from dashboard.edge import install_edge
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
@@ -41,11 +51,15 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
     install_edge(app, settings)
     app.include_router(health.router)
     app.include_router(sites.router)
+    app.include_router(claim.router)
     app.include_router(outreach.router)
     app.include_router(stripe_webhook.router)
     app.include_router(internal.router)
     app.include_router(admin.router)
     app.include_router(export.router)
+    app.add_middleware(
+        SiteHostSplit, sites_base_url=settings.sites_base_url, app_base_url=settings.app_base_url
+    )
     if not with_ui:
         return app
     if settings.nicegui_redis_url:

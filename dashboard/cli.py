@@ -92,6 +92,15 @@ def _add_payment_commands() -> None:
 _add_payment_commands()
 
 
+def _add_contact_commands() -> None:
+    from dashboard.contacts.commands import contacts_group
+
+    cli.add_command(contacts_group)
+
+
+_add_contact_commands()
+
+
 def main() -> None:
     run(cli)
 

@@ -50,6 +50,8 @@ def start_worker(settings: Settings, database_url: str) -> subprocess.Popen[byte
     """The demo's worker: a separate process, as on the VM, sharing the same database."""
     env = dict(os.environ, DATABASE_URL=database_url)
     env.setdefault("WORKER_FAILURE_RATE", "0.05")  # the odd failure, so retries show live
+    # find only what the builders keep up with, so what the demo finds reaches outreach
+    env.setdefault("WORKER_MAX_BACKLOG", "5")
     exe = Path(sys.executable).with_name("cliftonsites")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "dashboard.cli"]
     return subprocess.Popen(
@@ -71,6 +73,7 @@ def demo() -> None:
     generated = ensure_demo_secrets(Path(os.environ.get("DATA_DIR", ".data")))
     if generated:
         click.echo(f"generated secrets {', '.join(generated)} into .data/secrets.env")
+    demo_sites_origin()
     settings = load_settings()
     from dashboard.runtime import resolve_database_url
 
@@ -78,6 +81,7 @@ def demo() -> None:
     prepare_demo(settings, database_url)
     worker = start_worker(settings, database_url)
     click.echo(f"sign in at http://{settings.host}:{settings.port}/admin")
+    click.echo(f"sites are served at {settings.sites_url}/sites/<uuid>/")
     # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets the
     # `finally` below stop the worker while the database is still up, then the database.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -91,6 +95,18 @@ def demo() -> None:
             worker.kill()
         if server is not None:
             server.cleanup()
+
+
+def demo_sites_origin() -> None:
+    """The demo's two origins on one port: the admin at http://127.0.0.1:PORT, the sites
+    at http://localhost:PORT (told apart by the Host header, api/site_host.py); and the
+    local test checkout, since the demo has no Stripe key. Set values are kept."""
+    host = os.environ.get("HOST", "127.0.0.1")
+    if host in ("127.0.0.1", "0.0.0.0") and not os.environ.get("PUBLIC_BASE_URL"):  # noqa: S104
+        os.environ.setdefault(
+            "SITES_BASE_URL", f"http://localhost:{os.environ.get('PORT', '8080')}"
+        )
+    os.environ.setdefault("CLAIM_TEST_CHECKOUT", "true")
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

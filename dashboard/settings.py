@@ -62,6 +62,21 @@ class Settings(BaseSettings):
     outreach_trigger_secret: str = ""
     google_places_api_key: str = ""
 
+    #: The generated sites' own origin (https://sites.example.com); see api/site_host.py.
+    sites_base_url: str | None = None
+    #: The Stripe API base the `stripe` library calls (tests point it at a local server).
+    stripe_api_base: str = "https://api.stripe.com"
+    claim_price_cents: int = Field(49900, ge=50, le=10_000_000)
+    claim_currency: str = Field("usd", pattern=r"^[a-z]{3}$")
+    claim_product_name: str = Field("Your CliftonSites website", min_length=1, max_length=200)
+    #: A Stripe Price id (price_...) to charge instead of CLAIM_PRICE_CENTS/CLAIM_CURRENCY.
+    claim_price_id: str = ""
+    #: Without STRIPE_API_KEY, offer the local test checkout (the demo turns it on).
+    claim_test_checkout: bool = False
+    #: Hunter.io domain search for owner emails (the contact step); empty: not used.
+    hunter_api_key: str = ""
+    hunter_api_base: str = "https://api.hunter.io"
+
     admin_email: str | None = None
     admin_password: str | None = None
 
@@ -85,6 +100,23 @@ class Settings(BaseSettings):
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (e.g. postgresql://user@host:5432/db)")
         return value or None
+
+    @field_validator("sites_base_url", "stripe_api_base", "hunter_api_base")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (e.g. https://sites.example.com)")
+        return value.rstrip("/") if value else value
+
+    @property
+    def app_base_url(self) -> str:
+        """Where the admin app answers: PUBLIC_BASE_URL, else http://HOST:PORT."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def sites_url(self) -> str:
+        """The sites' origin: SITES_BASE_URL, else the app's own address."""
+        return self.sites_base_url or self.app_base_url
 
     @property
     def supabase_mode(self) -> bool:

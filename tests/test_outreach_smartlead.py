@@ -71,6 +71,8 @@ async def test_it_adds_the_lead_with_its_preview_link_and_finds_its_id() -> None
     sent = json.loads(fake.requests[0].content)["lead_list"][0]
     assert sent["email"] == "rosa@example.com" and sent["website"] == LEAD.preview_url
     assert sent["custom_fields"]["cs_uuid"] == "abc12345"
+    assert sent["custom_fields"]["site_url"] == LEAD.preview_url
+    assert sent["custom_fields"]["claim_url"] == "https://sites.example/claim/abc12345"
     assert fake.requests[0].url.params["api_key"] == "key-123"
     assert fake.requests[1].url.params["email"] == "rosa@example.com"
 

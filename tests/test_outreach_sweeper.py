@@ -103,4 +103,9 @@ async def test_the_outbox_records_the_email_it_would_send(money: Money) -> None:
     log = (await money.sql("select metadata from automation_logs where process = 'outreach'"))[0]
     assert log["metadata"]["to"] == "owner0@example.com"
     assert "http://127.0.0.1/sites/x" in log["metadata"]["body"]
-    assert (money.runtime.settings.data_dir / "outbox" / f"{uuid}.txt").exists()
+    # the message carries the site and its claim page, as the Smartlead lead's custom fields
+    assert log["metadata"]["site_url"] == "http://127.0.0.1/sites/x"
+    assert log["metadata"]["claim_url"] == f"http://127.0.0.1/claim/{uuid}"
+    assert f"claim it here: http://127.0.0.1/claim/{uuid}" in log["metadata"]["body"]
+    text = (money.runtime.settings.data_dir / "outbox" / f"{uuid}.txt").read_text()
+    assert f"X-Claim-URL: http://127.0.0.1/claim/{uuid}" in text

@@ -14,7 +14,7 @@ from dashboard.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 #: Read by the worker's command line rather than by Settings.
-WORKER_ONLY = {"WORKER_FAILURE_RATE", "CLAIM_URL_TEMPLATE"}
+WORKER_ONLY = {"WORKER_FAILURE_RATE", "CLAIM_URL_TEMPLATE", "WORKER_MAX_BACKLOG"}
 
 
 def section(title: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command, update_automation_config
 from dashboard.worker.context import WorkerContext
@@ -30,9 +28,9 @@ async def deploy(backend: PostgresBackend, ctx: WorkerContext, count: int) -> No
 
 
 async def test_the_daily_limit_pauses_implementation_until_the_limit_is_raised(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
-    ctx = make_ctx(backend, tmp_path)
+    ctx = make_ctx(backend)
     seed_queued(db_url, 2)
     await update_automation_config(backend, {"daily_deploy_limit": 2}, "admin@example.com")
     guards = Guards(ctx, BOTH)
@@ -52,9 +50,9 @@ async def test_the_daily_limit_pauses_implementation_until_the_limit_is_raised(
 
 
 async def test_a_high_bounce_rate_pauses_implementation_until_it_is_back_under_the_limit(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
-    ctx = make_ctx(backend, tmp_path)
+    ctx = make_ctx(backend)
     seed_queued(db_url, 20)
     await deploy(backend, ctx, 20)
     sql(db_url, "update public.qualified_businesses set outreach_status ="
@@ -69,9 +67,9 @@ async def test_a_high_bounce_rate_pauses_implementation_until_it_is_back_under_t
 
 
 async def test_a_failing_provider_pauses_its_own_process_and_resumes_after_the_cooldown(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
-    ctx = make_ctx(backend, tmp_path, provider_cooldown_seconds=3600)
+    ctx = make_ctx(backend, provider_cooldown_seconds=3600)
     await update_automation_config(backend, {"provider_failure_limit": 3}, "admin@example.com")
     guards = Guards(ctx, BOTH)
     for _ in range(3):
@@ -86,9 +84,9 @@ async def test_a_failing_provider_pauses_its_own_process_and_resumes_after_the_c
 
 
 async def test_a_guard_never_resumes_a_pause_made_by_a_person(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
-    ctx = make_ctx(backend, tmp_path)
+    ctx = make_ctx(backend)
     await send_automation_command(backend, "implementation", "pause", {}, "admin@example.com")
     assert await Guards(ctx, BOTH).check() == []
     assert desired(db_url)["implementation"] == ("paused", "paused by admin@example.com")

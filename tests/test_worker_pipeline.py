@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,7 @@ from tests.test_worker_support import make_ctx, seed_queued, seed_targets
 
 
 async def test_identification_of_a_target_inserts_only_unknown_businesses_and_advances(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
     seed_targets(db_url, ("Clifton", "NJ", "bakery"), ("Passaic", "NJ", "bakery"))
     target = IdentificationTarget.model_validate(
@@ -35,7 +34,7 @@ async def test_identification_of_a_target_inserts_only_unknown_businesses_and_ad
         sql(db_url,
             "insert into public.pipeline_businesses (place_id, name, category, city, region)"
             " values (%s, 'Known already', 'bakery', 'Clifton', 'NJ')", (b.place_id,))  # fmt: skip
-    ctx = make_ctx(backend, tmp_path)
+    ctx = make_ctx(backend)
     loop = ProcessLoop(ctx, "identification", IdentificationStep(Leadership(db_url)))
     assert await loop.step(loop, await get_config(backend)) == "done"
     await loop.close_run("succeeded")
@@ -72,16 +71,18 @@ async def test_only_one_worker_walks_the_identification_grid(db_url: str) -> Non
 
 
 async def test_implementation_deploys_a_claimed_business_and_writes_its_site(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
     seed_queued(db_url, 1)
-    loop = ProcessLoop(make_ctx(backend, tmp_path), "implementation", implementation_step)
+    loop = ProcessLoop(make_ctx(backend), "implementation", implementation_step)
     assert await loop.step(loop, await get_config(backend)) == "done"
     row = sql(db_url, "select q.uuid, q.preview_url, p.status from public.qualified_businesses q"
               " join public.pipeline_businesses p on p.id = q.pipeline_business_id")[0]  # fmt: skip
     assert row["status"] == "deployed"
     assert row["preview_url"] == f"http://sites.test/sites/{row['uuid']}/"
-    assert (tmp_path / row["uuid"] / "index.html").is_file()
+    files = sql(db_url, "select name from admin_private.site_files where uuid = %s order by 1",
+                (row["uuid"],))  # fmt: skip
+    assert [f["name"] for f in files] == ["index.html", "site.css"]
     assert loop.run is not None
     lines = sql(db_url, "select run_id, metadata->>'worker_id' as worker"
                 " from public.automation_logs where message like 'deployed %'")  # fmt: skip
@@ -90,11 +91,11 @@ async def test_implementation_deploys_a_claimed_business_and_writes_its_site(
 
 
 async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
     seed_queued(db_url, 1)
     sql(db_url, "update public.automation_config set max_attempts = 1")  # the last attempt
-    ctx = make_ctx(backend, tmp_path, builder=JinjaSiteBuilder(delay_seconds=30))
+    ctx = make_ctx(backend, builder=JinjaSiteBuilder(delay_seconds=30))
     loop = ProcessLoop(ctx, "implementation", implementation_step)
     step = asyncio.create_task(loop.step(loop, await get_config(backend)))
     claimed = "select attempts from public.pipeline_businesses where status = 'started'"
@@ -108,7 +109,7 @@ async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
         await step
     row = sql(db_url, "select status, attempts, last_error from public.pipeline_businesses")[0]
     assert row == {"status": "queued", "attempts": 0, "last_error": None}
-    assert list(tmp_path.iterdir()) == []
+    assert sql(db_url, "select uuid from admin_private.site_files") == []
     await loop.close_run("cancelled")
 
 
@@ -121,10 +122,10 @@ class SlowToOpenItsRun(ProcessLoop):
 
 
 async def test_a_stop_while_the_run_opens_hands_the_claimed_business_back(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
     seed_queued(db_url, 1)
-    loop = SlowToOpenItsRun(make_ctx(backend, tmp_path), "implementation", implementation_step)
+    loop = SlowToOpenItsRun(make_ctx(backend), "implementation", implementation_step)
     step = asyncio.create_task(loop.step(loop, await get_config(backend)))
     claimed = "select attempts from public.pipeline_businesses where status = 'started'"
     for _ in range(200):  # until the business is claimed and the run is opening
@@ -140,17 +141,17 @@ async def test_a_stop_while_the_run_opens_hands_the_claimed_business_back(
 
 
 async def test_a_failed_build_requeues_the_business_and_logs_why(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
     seed_queued(db_url, 1)
-    ctx = make_ctx(backend, tmp_path, builder=JinjaSiteBuilder(failure_rate=1.0))
+    ctx = make_ctx(backend, builder=JinjaSiteBuilder(failure_rate=1.0))
     loop = ProcessLoop(ctx, "implementation", implementation_step)
     assert await loop.step(loop, await get_config(backend)) == "failed"
     row = sql(db_url, "select status, attempts, last_error from public.pipeline_businesses")[0]
     assert row["status"] == "queued" and row["attempts"] == 1
     assert "simulated build failure" in row["last_error"]
     assert ctx.health.streaks["site_builder"] == 1
-    assert list(tmp_path.iterdir()) == []
+    assert sql(db_url, "select uuid from admin_private.site_files") == []
     assert sql(db_url, "select count(*) as n from public.automation_logs"
                " where level = 'warning' and business_id is not null")[0]["n"] == 1  # fmt: skip
     await loop.close_run("succeeded")
@@ -177,18 +178,20 @@ class StolenDuringBuild:
 
 
 async def test_a_late_finish_after_losing_the_claim_changes_nothing(
-    backend: PostgresBackend, db_url: str, tmp_path: Path
+    backend: PostgresBackend, db_url: str
 ) -> None:
     seed_queued(db_url, 1)
     builder = StolenDuringBuild(backend, db_url)
-    loop = ProcessLoop(make_ctx(backend, tmp_path, builder=builder), "implementation",
+    loop = ProcessLoop(make_ctx(backend, builder=builder), "implementation",
                        implementation_step)  # fmt: skip
     assert await loop.step(loop, await get_config(backend)) == "lost"
     row = sql(db_url, "select status, claimed_by, claim_token from public.pipeline_businesses")[0]
     assert row["status"] == "started" and row["claimed_by"] == "other-worker"
     assert builder.thief is not None and row["claim_token"] == builder.thief.claim_token
     assert sql(db_url, "select count(*) as n from public.qualified_businesses")[0]["n"] == 0
-    assert list(tmp_path.iterdir()) == []  # our copy of the site was taken down
+    assert (
+        sql(db_url, "select uuid from admin_private.site_files") == []
+    )  # our copy of the site was taken down
     assert sql(db_url, "select count(*) as n from public.automation_logs"
                " where message like '%claim lost%'")[0]["n"] == 1  # fmt: skip
     await loop.close_run("succeeded")

@@ -140,4 +140,6 @@ async def test_two_workers_never_build_the_same_business(app_db_url: str, tmp_pa
     by_worker = sql(app_db_url, "select claimed_by, count(*) as n from public.pipeline_businesses"
                     " group by claimed_by")  # fmt: skip
     assert {r["claimed_by"] for r in by_worker} == {"a", "b"}  # both really took part
-    assert len(list((tmp_path / "sites").iterdir())) == total
+    assert (
+        count(app_db_url, "select count(distinct uuid) as n from admin_private.site_files") == total
+    )

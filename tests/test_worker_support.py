@@ -11,7 +11,7 @@ from dashboard.backends.postgres import PostgresBackend
 from dashboard.worker.context import WorkerContext, WorkerOptions
 from dashboard.worker.finders import DemoFinder
 from dashboard.worker.ports import BusinessFinder, SiteBuilder
-from dashboard.worker.sites import JinjaSiteBuilder, LocalDeployer
+from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder
 from tests.dbutil import sql
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,6 @@ def seed_targets(url: str, *targets: tuple[str, str, str]) -> None:
 
 def make_ctx(
     backend: PostgresBackend,
-    sites_dir: Path,
     *,
     worker_id: str = "test-worker",
     finder: BusinessFinder | None = None,
@@ -51,7 +50,7 @@ def make_ctx(
         worker_id=worker_id,
         finder=finder or DemoFinder(),
         builder=builder or JinjaSiteBuilder(),
-        deployer=LocalDeployer(sites_dir, "http://sites.test"),
+        deployer=DatabaseDeployer(backend, "http://sites.test"),
         options=WorkerOptions(**options),
     )
 

@@ -15,6 +15,7 @@ from dashboard.components.timefmt import format_time
 
 ICONS = {
     "pipeline": "travel_explore",
+    "contact": "contact_mail",
     "log": "notes",
     "deploy": "rocket_launch",
     "outreach": "mail",
@@ -39,6 +40,7 @@ def business_events(
 ) -> list[Event]:
     """Every dated fact about one business as events, oldest first."""
     events = [Event(pipeline["created_at"], "pipeline", "Identified", pipeline["place_id"])]
+    events.append(contact_event(pipeline))
     if pipeline.get("started_at"):
         events.append(
             Event(
@@ -81,6 +83,18 @@ def business_events(
         at = ev.get("created") or ev["received_at"]
         events.append(Event(at, "stripe", str(ev["type"]), f"{ev['id']} ({ev['status']})"))
     return sorted(events, key=lambda e: e.at)
+
+
+def contact_event(pipeline: Mapping[str, Any]) -> Event:
+    """The contact step's answer, at the time the business was found (a later edit by
+    hand or by import has its own log line)."""
+    if pipeline.get("email"):
+        source = pipeline.get("email_source") or "unknown source"
+        return Event(
+            pipeline["created_at"], "contact", "Owner email", f"{pipeline['email']} ({source})"
+        )
+    reason = pipeline.get("email_missing_reason") or "no reason recorded"
+    return Event(pipeline["created_at"], "contact", "No owner email", str(reason))
 
 
 def timeline(events: Sequence[Event], zone: ZoneInfo | None) -> None:

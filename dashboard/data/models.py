@@ -50,6 +50,8 @@ class PipelineBusiness(Row):
     address: str | None = None
     phone: str | None = None
     email: str | None = None
+    email_source: str | None = None
+    email_missing_reason: str | None = None
     rating: float | None = None
     review_count: int | None = None
     target_id: int | None = None

@@ -75,6 +75,7 @@ def pipeline_reasons(f: Facts) -> Reasons:
         r.main.append(f"skipped at {when(b['finished_at'], now)}: {b['last_error'] or 'no reason'}")
     else:
         r.main.append(f"deployed at {when(b['finished_at'], now)}")
+    r.more.append(contact_line(b))
     r.more.append(
         f"found {when(b['created_at'], now)} in {b['city']}, {b['region']} ({b['category']})"
     )
@@ -84,6 +85,14 @@ def pipeline_reasons(f: Facts) -> Reasons:
             f"last error log ({log['process']}, {when(log['created_at'], now)}): {log['message']}"
         )
     return r
+
+
+def contact_line(b: dict[str, Any]) -> str:
+    """Where the owner email came from, or why there is none."""
+    if b.get("email"):
+        return f"owner email {b['email']} (from {b.get('email_source') or 'an unknown source'})"
+    reason = b.get("email_missing_reason") or "no reason recorded"
+    return f"no owner email: {reason}; add one on this page or import a CSV"
 
 
 def _queue_blockers(f: Facts) -> list[str]:
@@ -164,6 +173,11 @@ def _claimed(f: Facts, q: dict[str, Any]) -> str:
     return "claimed, but the site is not active: activation has not run yet"
 
 
+def _missing(f: Facts) -> str:
+    reason = f.business.get("email_missing_reason")
+    return f": {reason}" if reason else ""
+
+
 def _outreach(f: Facts, q: dict[str, Any]) -> str:
     status, now = q["outreach_status"], f.now
     if status == "pending":
@@ -187,6 +201,6 @@ def _outreach(f: Facts, q: dict[str, Any]) -> str:
         "failed": f"outreach failed after {q['outreach_attempts']} attempt(s):"
         f" {q['outreach_error'] or 'no error recorded'}",
         "stopped": f"outreach stopped at {when(q['updated_at'], now)}",
-        "skipped": "outreach skipped" + ("" if q["email"] else " (no email address)"),
+        "skipped": "outreach skipped" + ("" if q["email"] else f" (no email address){_missing(f)}"),
     }
     return texts.get(status, f"outreach {status}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 #: Name of the Smartlead custom field that carries our public business uuid, so a
 #: webhook event can be mapped back to its business even without a stored lead id.
@@ -27,6 +28,21 @@ class Lead:
     city: str
     category: str
     preview_url: str
+
+    @property
+    def site_url(self) -> str:
+        return self.preview_url
+
+    @property
+    def claim_url(self) -> str:
+        """The claim page beside the site, on the sites origin (`/claim/<uuid>`)."""
+        return claim_url_for(self.preview_url, self.uuid)
+
+
+def claim_url_for(preview_url: str, uuid: str) -> str:
+    """`<origin of the site>/claim/<uuid>`: the claim page is served beside every site."""
+    parts = urlsplit(preview_url)
+    return f"{parts.scheme}://{parts.netloc}/claim/{uuid}" if parts.netloc else f"/claim/{uuid}"
 
 
 @dataclass(frozen=True)

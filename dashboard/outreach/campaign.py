@@ -115,6 +115,7 @@ async def _add_lead(
     metadata: dict[str, Any] = {"provider": provider.name, "source": source, "uuid": business.uuid}
     metadata |= {"campaign_id": receipt.campaign_id, "lead_id": receipt.lead_id}
     metadata |= {k: v for k, v in receipt.details.items() if k in ("to", "subject", "body")}
+    metadata |= {"site_url": lead.site_url, "claim_url": lead.claim_url}
     await _log(
         api, business, "info", f"outreach started for {business.uuid} ({lead.email})", metadata
     )

@@ -23,8 +23,8 @@ def render_email(lead: Lead) -> tuple[str, str]:
     body = (
         f"Hello {lead.name},\n\n"
         f"we noticed that your {lead.category} business in {lead.city} has no website,\n"
-        f"so we built one for you. Have a look: {lead.preview_url}\n\n"
-        "If you like it, it is yours: one click on the page claims it.\n\n"
+        f"so we built one for you. Have a look: {lead.site_url}\n\n"
+        f"If you like it, it is yours: claim it here: {lead.claim_url}\n\n"
         "CliftonSites\n"
     )
     return subject, body
@@ -40,7 +40,8 @@ class OutboxProvider:
 
     async def add_lead(self, lead: Lead) -> LeadReceipt:
         subject, body = render_email(lead)
-        message = {"to": lead.email, "subject": subject, "body": body}
+        message = {"to": lead.email, "subject": subject, "body": body,
+                   "site_url": lead.site_url, "claim_url": lead.claim_url}  # fmt: skip
         if self.folder is not None:
             await asyncio.to_thread(self._write, lead.uuid, message)
         return LeadReceipt(campaign_id=CAMPAIGN_ID, lead_id=f"outbox-{lead.uuid}", details=message)
@@ -53,5 +54,9 @@ class OutboxProvider:
     def _write(self, uuid: str, message: dict[str, str]) -> None:
         assert self.folder is not None
         self.folder.mkdir(parents=True, exist_ok=True)
-        text = f"To: {message['to']}\nSubject: {message['subject']}\n\n{message['body']}"
+        text = (
+            f"To: {message['to']}\nSubject: {message['subject']}\n"
+            f"X-Site-URL: {message['site_url']}\nX-Claim-URL: {message['claim_url']}\n\n"
+            f"{message['body']}"
+        )
         (self.folder / f"{uuid}.txt").write_text(text)

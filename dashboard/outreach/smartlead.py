@@ -62,6 +62,8 @@ class SmartleadProvider:
                     "custom_fields": {
                         UUID_FIELD: lead.uuid,
                         "preview_url": lead.preview_url,
+                        "site_url": lead.site_url,
+                        "claim_url": lead.claim_url,
                         "category": lead.category,
                     },
                 }

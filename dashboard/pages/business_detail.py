@@ -20,7 +20,10 @@ from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin
 from dashboard.components.timefmt import format_time
 from dashboard.components.timeline import business_events, timeline
+from dashboard.contacts.edits import set_email_by_hand
+from dashboard.contacts.email_check import InvalidEmail
 from dashboard.ops.why import BusinessNotFound, explain_business_at
+from dashboard.outreach import get_provider
 from dashboard.pages.business_actions import (
     NO_SITE,
     change_status,
@@ -95,6 +98,37 @@ async def act(business_id: int, action: str) -> None:
         ui.notify(f"Done: {action.replace('_', ' ')}", type="positive")
 
 
+@live.survives_refresh
+async def save_email(business_id: int, raw: str) -> None:
+    """Set the owner email by hand: validated, audited, and outreach started if it was
+    skipped for want of one (dashboard/contacts/edits.py)."""
+    if (actor := await acting_admin()) is None:
+        return
+    runtime = get_runtime()
+    try:
+        written = await set_email_by_hand(
+            runtime.db, runtime.api, get_provider(runtime), actor.caller(), business_id, raw
+        )
+    except InvalidEmail as exc:
+        ui.notify(f"Not saved: {exc}.", type="negative")
+        return
+    except (BackendError, LookupError) as exc:
+        ui.notify(f"Not saved: {getattr(exc, 'message', exc)}", type="negative")
+        return
+    started = [s for s in written.started if s.outcome == "started"]
+    tail = "; outreach started" if started else ""
+    ui.notify(f"Owner email saved{tail}.", type="positive")
+
+
+def email_editor(business_id: int, current: str | None) -> None:
+    with ui.row().classes("w-full items-center gap-2 flex-wrap").mark("owner-email-editor"):
+        field = ui.input("Owner email", value=current or "").props("type=email dense outlined")
+        field.classes("w-80 max-w-full").mark("owner-email")
+        save = ui.button("Save email", on_click=lambda: save_email(business_id, field.value or ""))
+        save.props("no-caps").mark("owner-email-save")
+        field.on("keydown.enter", lambda: save_email(business_id, field.value or ""))
+
+
 @ui.page("/businesses/{business_id}")
 async def business_page(business_id: str) -> None:
     with frame("Business", "/businesses"):
@@ -115,7 +149,11 @@ async def business_page(business_id: str) -> None:
             # read first, then redraw in one step: the page never shows an empty body
             body.refresh(await load_business(bid), await why.text())
 
-        body(await load_business(bid), await why.text())
+        first = await load_business(bid)
+        if first is not None:
+            # outside the refreshable body: a live redraw must not wipe what is being typed
+            email_editor(bid, first["pipeline"].get("email"))
+        body(first, await why.text())
         live.watch(
             ["pipeline_businesses", "qualified_businesses", "outreach_events", "stripe_events"],
             reload,
@@ -165,6 +203,8 @@ def business_facts(p: dict[str, Any], q: dict[str, Any] | None, zone: ZoneInfo |
         ("Address", text(p.get("address"))),
         ("Phone", text(p.get("phone"))),
         ("Email", text(p.get("email"))),
+        ("Email from", text(p.get("email_source"))),
+        *([("Why no email", text(p.get("email_missing_reason")))] if not p.get("email") else []),
         ("Priority", text(p.get("priority"))),
         ("Attempts", text(p.get("attempts"))),
         ("Claimed by", text(p.get("claimed_by"))),

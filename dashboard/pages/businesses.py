@@ -1,6 +1,8 @@
 """`/businesses`: search over both business tables (search_businesses, keyset by id,
-fast at a million rows), CSV export, and bulk requeue of failed businesses (which
-needs a fresh code). A business's own page is dashboard/pages/business_detail.py."""
+fast at a million rows), the "needs contact" filter (deployed sites with no owner email),
+CSV export, the owner-email CSV import (pages/contacts_import.py), and bulk requeue of
+failed businesses (which needs a fresh code). A business's own page is
+dashboard/pages/business_detail.py."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
+from dashboard.data.contacts import needs_contact
 from dashboard.data.models import SearchStatus
 from dashboard.data.overview import search_businesses
 from dashboard.pages.business_actions import requeue_failed
+from dashboard.pages.contacts_import import import_dialog
 from dashboard.runtime import get_runtime
 
 MAX_QUERY = 200
@@ -90,8 +94,14 @@ class SearchView:
             self.query.mark("business-search")
             self.status = ui.select(statuses, value="", label="Status", on_change=self.apply)
             self.status.classes("w-40")
+            self.needs_contact = ui.checkbox("Needs contact", on_change=self.apply)
+            self.needs_contact.tooltip("Deployed, unpaid sites whose owner has no email yet")
+            self.needs_contact.mark("needs-contact")
             ui.button("Search", icon="search", on_click=self.apply).props("no-caps")
             ui.space()
+            ui.button("Import emails (CSV)…", icon="upload_file", on_click=import_dialog).props(
+                "no-caps outline"
+            ).mark("import-emails")
             ui.button("Requeue all failed…", color="negative", on_click=bulk_requeue_failed).mark(
                 "requeue-all-failed"
             )
@@ -113,6 +123,10 @@ class SearchView:
         await self.table.reload()
 
     async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
+        if self.needs_contact.value:
+            found = await needs_contact(get_runtime().api, before_id, limit)
+            return [{**r, "id": r["pipeline_business_id"], "status": "deployed",
+                     "created_at": r["deployed_at"], "attempts": None} for r in found]  # fmt: skip
         rows = await search_businesses(
             get_runtime().api,
             (self.query.value or "").strip() or None,

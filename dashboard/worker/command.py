@@ -11,9 +11,10 @@ import click
 
 from dashboard.data.models import Process
 from dashboard.settings import Settings, load_settings
+from dashboard.worker.contacts import ContactChain, DemoContactFinder, SourceEmail
 from dashboard.worker.context import WorkerContext, WorkerOptions, default_worker_id
-from dashboard.worker.ports import BusinessFinder, Deployer, SiteBuilder
-from dashboard.worker.sites import DEFAULT_CLAIM_URL, JinjaSiteBuilder, LocalDeployer
+from dashboard.worker.ports import BusinessFinder, ContactFinder, SiteBuilder
+from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder
 
 PROCESSES: dict[str, tuple[Process, ...]] = {
     "identification": ("identification",),
@@ -58,6 +59,15 @@ PROCESSES: dict[str, tuple[Process, ...]] = {
     help="Share of builds that fail on purpose (demo).",
 )
 @click.option(
+    "--max-backlog",
+    type=click.IntRange(0, 1_000_000),
+    default=0,
+    show_default=True,
+    envvar="WORKER_MAX_BACKLOG",
+    help="Identification waits while this many found businesses with an email are still"
+    " queued (0: never waits). Finding more than the builders can build only costs lookups.",
+)
+@click.option(
     "--build-delay",
     type=click.FloatRange(0, 600),
     default=0.0,
@@ -67,10 +77,10 @@ PROCESSES: dict[str, tuple[Process, ...]] = {
 )
 @click.option(
     "--claim-url",
-    default=DEFAULT_CLAIM_URL,
+    default="",
     envvar="CLAIM_URL_TEMPLATE",
-    help="The banner's claim link; {uuid} is replaced (e.g. a Stripe payment link"
-    " ending in ?client_reference_id={uuid}).",
+    help="The banner's claim link; {uuid} is replaced. Default: the claim page"
+    " <SITES_BASE_URL>/claim/{uuid} (Stripe Checkout, or the demo's test checkout).",
 )
 @click.option("--heartbeat-seconds", type=click.FloatRange(0.1, 60), default=3.0, show_default=True)
 @click.option(
@@ -95,6 +105,7 @@ def worker(
     pace: float | None,
     finder: str,
     failure_rate: float,
+    max_backlog: int,
     build_delay: float,
     claim_url: str,
     heartbeat_seconds: float,
@@ -113,14 +124,17 @@ def worker(
         heartbeat_seconds=heartbeat_seconds,
         stale_reset_seconds=stale_reset_seconds,
         provider_cooldown_seconds=provider_cooldown,
+        max_backlog=max_backlog,
     )
-    base_url = settings.public_base_url or f"http://{settings.host}:{settings.port}"
+    found_by = make_finder(finder, settings)
     providers = Providers(
-        finder=make_finder(finder, settings),
+        finder=found_by,
+        contacts=make_contacts(found_by, settings),
         builder=JinjaSiteBuilder(
-            claim_url_template=claim_url, failure_rate=failure_rate, delay_seconds=build_delay
+            claim_url_template=claim_url or f"{settings.sites_url}/claim/{{uuid}}",
+            failure_rate=failure_rate,
+            delay_seconds=build_delay,
         ),
-        deployer=LocalDeployer(settings.data_dir / "sites", base_url),
     )
     wid = worker_id or default_worker_id()
     code = asyncio.run(_main(settings, PROCESSES[process], once, wid, providers, options))
@@ -130,8 +144,8 @@ def worker(
 @dataclass(frozen=True)
 class Providers:
     finder: BusinessFinder
+    contacts: ContactChain
     builder: SiteBuilder
-    deployer: Deployer
 
 
 async def _main(
@@ -149,9 +163,12 @@ async def _main(
     # The embedded server (no DATABASE_URL) is shared with the app: never stopped here.
     runtime = await open_runtime(settings, run_migrations=False)
     try:
+        # Sites go to the database, so every app instance serves them (SITES_BASE_URL).
+        deployer = DatabaseDeployer(runtime.db, settings.sites_url)
         ctx = WorkerContext(
-            runtime.api, worker_id, providers.finder, providers.builder, providers.deployer, options
-        )
+            runtime.api, worker_id, providers.finder, providers.builder, deployer, options,
+            contacts=providers.contacts,
+        )  # fmt: skip
         worker = Worker(ctx, processes, runtime.database_url)
         worker.install_signal_handlers()
         if once:
@@ -181,3 +198,19 @@ def make_finder(choice: str, settings: Settings) -> BusinessFinder:
             raise click.UsageError("--finder google needs GOOGLE_PLACES_API_KEY")
         return GooglePlacesFinder(settings.google_places_api_key)
     return DemoFinder()
+
+
+def make_contacts(finder: BusinessFinder, settings: Settings) -> ContactChain:
+    """The contact step's providers: the source's own email first; then Hunter.io with
+    HUNTER_API_KEY, else invented addresses only behind the demo finder (a real finder's
+    businesses get no made-up email: they wait for a hand-entered or imported one)."""
+    chain: list[ContactFinder] = [SourceEmail()]
+    if settings.hunter_api_key:
+        from dashboard.worker.hunter import HunterContactFinder
+
+        chain.append(
+            HunterContactFinder(settings.hunter_api_key, api_base=settings.hunter_api_base)
+        )
+    elif finder.name == "demo_finder":
+        chain.append(DemoContactFinder())
+    return ContactChain(chain)

@@ -18,6 +18,7 @@ from typing import Any
 from dashboard.backends.base import Backend, BackendError
 from dashboard.data.automation import log_automation_event
 from dashboard.data.models import LogLevel, LogProcess, Process
+from dashboard.worker.contacts import ContactChain, DemoContactFinder, SourceEmail
 from dashboard.worker.ports import BusinessFinder, Deployer, SiteBuilder
 
 log = logging.getLogger("dashboard.worker")
@@ -43,6 +44,9 @@ class WorkerOptions:
     provider_cooldown_seconds: float = 300.0
     #: How long SIGTERM waits for the current item before releasing it.
     grace_seconds: float = 20.0
+    #: Identification waits while this many found businesses with an email are queued
+    #: (WORKER_MAX_BACKLOG; 0: never). The demo uses 5, so what it finds gets built.
+    max_backlog: int = 0
 
 
 @dataclass
@@ -79,6 +83,10 @@ class WorkerContext:
     deployer: Deployer
     options: WorkerOptions = field(default_factory=WorkerOptions)
     health: ProviderHealth = field(default_factory=ProviderHealth)
+    #: The contact step (worker/contacts.py); the demo's chain unless the command sets one.
+    contacts: ContactChain = field(
+        default_factory=lambda: ContactChain([SourceEmail(), DemoContactFinder()])
+    )
 
     async def log(
         self,

@@ -20,7 +20,7 @@ from dashboard.data.identification import (
 from dashboard.data.models import AutomationConfig, IdentificationTarget
 from dashboard.worker.loop import Outcome, ProcessLoop
 from dashboard.worker.ports import FoundBusiness, ProviderError
-from dashboard.worker.store import insert_found
+from dashboard.worker.store import count_offerable_backlog, insert_found
 
 LOCK_KEY = 0x0C11F706  # advisory lock: the identification grid's single walker
 log = logging.getLogger("dashboard.worker")
@@ -64,6 +64,10 @@ class IdentificationStep:
         if self.leadership is not None and not await self.leadership.acquire():
             loop.note = "standby: another worker is walking the identification grid"
             return "empty"
+        limit = loop.ctx.options.max_backlog
+        if limit and (backlog := await count_offerable_backlog(api)) >= limit:
+            loop.note = f"waiting: {backlog} found businesses with an email are still queued"
+            return "empty"
         target = await get_current_identification_target(api)
         if target is None:
             target = await advance_identification_position(api)
@@ -95,14 +99,18 @@ async def identify(loop: ProcessLoop, target: IdentificationTarget) -> Outcome:
     ctx.health.success(ctx.finder.name)
     known = await get_existing_businesses_for_target(ctx.api, target.id)
     fresh, with_site, already = split_found(found, known)
-    queued = await insert_found(ctx.api, target, fresh)
+    # the contact step: before queueing, so the email is there when the site deploys
+    contacts = await ctx.contacts.find_all(fresh, target)
+    queued = await insert_found(ctx.api, target, fresh, contacts)
     await advance_identification_position(ctx.api, queued, "done")
     loop.record(True)
-    counts = {"found": len(found), "with_website": with_site, "known": already, "queued": queued}
+    emails = sum(1 for c in contacts if c.email)
+    counts = {"found": len(found), "with_website": with_site, "known": already, "queued": queued,
+              "with_email": emails}  # fmt: skip
     await ctx.log(
         "identification", "info",
         f"{where}: {len(found)} found, {with_site} have a website, {already} already known,"
-        f" {queued} queued",
+        f" {queued} queued ({emails} of {len(fresh)} new with an owner email)",
         run_id=run_id, metadata={"target_id": target.id, **counts},
     )  # fmt: skip
     return "done"

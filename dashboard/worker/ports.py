@@ -1,8 +1,8 @@
 """The provider ports the worker talks through, and the values that cross them.
 
-Each port has a real local implementation (demo finder, Jinja2 builder, local
-deployer) beside real providers (Google Places), so a hosting API or another data
-source is one new class, not a change to the worker.
+Each port has a real local implementation (demo finder, demo contacts, Jinja2
+builder, database deployer) beside real providers (Google Places, Hunter.io), so a
+hosting API or another data source is one new class, not a change to the worker.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class FoundBusiness:
     name: str
     address: str | None = None
     phone: str | None = None
+    #: An email the source itself lists (most sources have none; see ContactFinder).
+    email: str | None = None
     website: str | None = None
     rating: float | None = None
     review_count: int | None = None
@@ -48,6 +50,25 @@ class BusinessFinder(Protocol):
 
     async def find(self, target: IdentificationTarget) -> list[FoundBusiness]:
         """Local businesses for a city x category; raise ProviderError on failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class ContactResult:
+    """An owner email and where it came from, or the reason there is none."""
+
+    email: str | None
+    source: str | None = None
+    reason: str | None = None
+
+
+class ContactFinder(Protocol):
+    name: str
+
+    async def find_contact(
+        self, business: FoundBusiness, target: IdentificationTarget
+    ) -> ContactResult:
+        """The owner email of a found business, or why none; ProviderError on failure."""
         ...
 
 

@@ -6,9 +6,9 @@ autoescaped. The "claim this site" banner sits between `BANNER_START` and
 claimed (`dashboard/api/sites.py`), so a payment needs no rebuild. The markers
 cannot be forged by a business name: `<` is always escaped.
 
-The local deployer writes the files under `<DATA_DIR>/sites/<uuid>/` (through a
-temporary folder and a rename, so a half-written site is never served) and the
-site is live at once at `<base_url>/sites/<uuid>/`.
+The database deployer stores the files in `admin_private.site_files` (all of a
+site's files replaced in one transaction, so a half-written site is never served),
+and the site is live at once at `<base_url>/sites/<uuid>/` on every app instance.
 """
 
 from __future__ import annotations
@@ -17,20 +17,24 @@ import asyncio
 import random
 import re
 import secrets
-import shutil
 import string
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from dashboard.backends.base import BackendError
+from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.models import PipelineBusiness
+from dashboard.data.sites import remove_site, save_site
 from dashboard.worker.ports import BuiltSite, ProviderError
 
 BANNER_START = "<!-- claim-banner -->"
 BANNER_END = "<!-- /claim-banner -->"
 UUID_PATTERN = re.compile(r"^[a-z0-9]{8}$")
+ASSET_PATTERN = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.(html|css|js|png|jpg|jpeg|svg|webp|ico)$"
+)
 DEFAULT_CLAIM_URL = "mailto:hello@cliftonsites.com?subject=Claim%20my%20site%20{uuid}"
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -118,13 +122,14 @@ def render_site(business: PipelineBusiness, uuid: str, *, claim_url: str) -> str
     )
 
 
-class LocalDeployer:
-    """Writes sites under `sites_dir/<uuid>/`; the app serves them at `/sites/<uuid>/`."""
+class DatabaseDeployer:
+    """Stores sites in `admin_private.site_files`; every app instance serves them at
+    `<base_url>/sites/<uuid>/` (base_url: SITES_BASE_URL, else the app's own address)."""
 
-    name = "local_deployer"
+    name = "site_deployer"
 
-    def __init__(self, sites_dir: Path, base_url: str) -> None:
-        self.sites_dir = sites_dir
+    def __init__(self, db: PostgresBackend, base_url: str) -> None:
+        self.db = db
         self.base_url = base_url.rstrip("/")
 
     def url_for(self, uuid: str) -> str:
@@ -133,26 +138,15 @@ class LocalDeployer:
     async def deploy(self, site: BuiltSite) -> str:
         if not UUID_PATTERN.match(site.uuid):
             raise ProviderError(self.name, f"refusing a site id {site.uuid!r}", retryable=False)
+        bad = [n for n in site.files if not ASSET_PATTERN.match(n)]
+        if bad or not site.files:
+            raise ProviderError(self.name, f"refusing file names {bad!r}", retryable=False)
         try:
-            await asyncio.to_thread(self._write, site)
-        except OSError as exc:
-            raise ProviderError(self.name, f"cannot write the site: {exc}") from exc
+            await save_site(self.db, site.uuid, site.files)
+        except BackendError as exc:
+            raise ProviderError(self.name, f"cannot store the site: {exc}") from exc
         return self.url_for(site.uuid)
-
-    def _write(self, site: BuiltSite) -> None:
-        self.sites_dir.mkdir(parents=True, exist_ok=True)
-        staging = self.sites_dir / f".{site.uuid}.{secrets.token_hex(4)}.tmp"
-        staging.mkdir()
-        try:
-            for name, content in site.files.items():
-                (staging / name).write_bytes(content)
-            final = self.sites_dir / site.uuid
-            if final.exists():
-                shutil.rmtree(final)
-            staging.rename(final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     async def remove(self, uuid: str) -> None:
         if UUID_PATTERN.match(uuid):
-            await asyncio.to_thread(shutil.rmtree, self.sites_dir / uuid, True)
+            await remove_site(self.db, uuid)

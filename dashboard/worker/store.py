@@ -12,11 +12,14 @@ from typing import Any
 
 from dashboard.backends.base import Backend, Filter, Order
 from dashboard.data.models import AutomationCommand, AutomationConfig, IdentificationTarget, Process
-from dashboard.worker.ports import FoundBusiness
+from dashboard.worker.ports import ContactResult, FoundBusiness
 
 #: Outreach states that mean an email was sent (the denominator of the bounce rate).
 CONTACTED = ["started", "replied", "bounced", "unsubscribed", "stopped"]
 STATE_COMMANDS = ["start", "stop", "pause", "resume"]
+#: A found business with an owner email is built first: its site can be offered at once.
+#: (The demo's seeded queue holds 0 and 10; production queues are all found businesses.)
+WITH_EMAIL_PRIORITY = 20
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,14 @@ async def last_state_command(api: Backend, process: Process) -> AutomationComman
 
 
 async def insert_found(
-    api: Backend, target: IdentificationTarget, businesses: list[FoundBusiness]
+    api: Backend,
+    target: IdentificationTarget,
+    businesses: list[FoundBusiness],
+    contacts: list[ContactResult] | None = None,
 ) -> int:
-    """Queue new businesses for a target; known place ids are left alone. How many were new."""
+    """Queue new businesses for a target, each with its contact step's result; known place
+    ids are left alone. How many were new."""
+    found = contacts or [ContactResult(None) for _ in businesses]
     rows: list[dict[str, Any]] = [
         {
             "place_id": b.place_id,
@@ -94,12 +102,16 @@ async def insert_found(
             "region": target.region,
             "address": b.address,
             "phone": b.phone,
+            "email": c.email,
+            "email_source": c.source if c.email else None,
+            "email_missing_reason": None if c.email else c.reason,
             "rating": b.rating,
             "review_count": b.review_count,
             "target_id": target.id,
             "status": "queued",
+            "priority": WITH_EMAIL_PRIORITY if c.email else 0,
         }
-        for b in businesses
+        for b, c in zip(businesses, found, strict=True)
     ]
     inserted = await api.insert(
         "pipeline_businesses", rows, on_conflict="place_id", ignore_duplicates=True
@@ -112,6 +124,18 @@ async def count_targets_left(api: Backend) -> int:
         "identification_targets",
         columns="id",
         filters=[Filter("status", "in", ["pending", "in_progress"])],
+        limit=0,
+        count=True,
+    )
+    return page.count or 0
+
+
+async def count_offerable_backlog(api: Backend) -> int:
+    """Found businesses with an owner email still waiting to be built."""
+    page = await api.select(
+        "pipeline_businesses",
+        columns="id",
+        filters=[Filter("status", "eq", "queued"), Filter("priority", "gte", WITH_EMAIL_PRIORITY)],
         limit=0,
         count=True,
     )

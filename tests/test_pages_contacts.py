@@ -1,0 +1,65 @@
+"""Owner emails on the pages: the business page's email field (validated, audited,
+outreach started) and the "needs contact" filter on /businesses."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.testing import User
+
+from dashboard.backends.base import Filter
+from dashboard.runtime import Runtime
+from tests import admin_session, test_auth_helpers
+from tests.admin_session import SignedIn, settle, table_rows
+from tests.test_pages_business_detail import add_site, open_detail
+from tests.test_pages_businesses import add_business
+
+app_runtime = test_auth_helpers.app_runtime
+admin = admin_session.admin
+
+
+async def test_an_admin_adds_the_owner_email_and_outreach_starts(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    reason = "demo: the listing gives a phone number only"
+    bid = await add_business(app_runtime, 1, status="deployed", email_missing_reason=reason)
+    q = await add_site(app_runtime, bid, outreach_status="skipped",
+                       outreach_error="no email address to write to")  # fmt: skip
+    await open_detail(user, bid)
+    await user.should_see("demo: the listing gives a phone number only")
+    user.find(marker="owner-email").type("rosa@gmial.com")
+    user.find(marker="owner-email-save").click()
+    await user.should_see("did you mean gmail.com", retries=50)
+    user.find(marker="owner-email").clear().type("rosa@bakery-one.com")
+    user.find(marker="owner-email-save").click()
+    await user.should_see("Owner email saved; outreach started.", retries=100)
+    [row] = (
+        await app_runtime.api.select("qualified_businesses", filters=[Filter("id", "eq", q["id"])])
+    ).rows
+    assert row["email"] == "rosa@bakery-one.com" and row["outreach_status"] == "started"
+    [entry] = (await app_runtime.api.select("admin_audit_log")).rows
+    assert entry["action"] == "owner_email_set" and entry["actor_email"] == admin.email
+    assert entry["details"]["before"]["email"] is None
+    assert entry["details"]["after"]["email"] == "rosa@bakery-one.com"
+
+
+async def test_needs_contact_lists_deployed_sites_without_an_email(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    with_email = await add_business(app_runtime, 1, status="deployed", email="a@b.com")
+    await add_site(app_runtime, with_email, email="a@b.com")
+    lacking = await add_business(app_runtime, 2, status="deployed")
+    await app_runtime.api.insert("qualified_businesses", [{
+        "pipeline_business_id": lacking, "uuid": "nomail22", "name": "Bakery 2",
+        "place_id": "place-2", "category": "bakery", "city": "Clifton", "region": "NJ",
+        "preview_url": "https://x.test/nomail22"}])  # fmt: skip
+    await add_business(app_runtime, 3)  # queued, no site: not "needs contact"
+    await user.open("/businesses")
+    await user.should_see(marker="needs-contact", retries=100)
+
+    async def rows_are(n: int) -> bool:
+        return bool(user.find(ui.table).elements) and len(table_rows(user)) == n
+
+    await settle(lambda: rows_are(3))
+    user.find(marker="needs-contact").click()
+    await settle(lambda: rows_are(1))
+    assert table_rows(user)[0]["uuid"] == "nomail22"
