@@ -14,6 +14,7 @@ import ast
 import asyncio
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,7 @@ class RawSocket:
     sio: socketio.AsyncClient
     received: list[tuple[str, Any]] = field(default_factory=list)
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    disconnected_at: float | None = None  # time.monotonic() of the disconnect
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         await self.sio.emit(event, data)
@@ -104,7 +106,12 @@ async def connect(
         raw.received.append((event, args[0] if args else None))
 
     sio.on("*", record)
-    sio.on("disconnect", lambda *_: raw.disconnected.set())
+
+    def gone(*_reason: Any) -> None:
+        raw.disconnected_at = time.monotonic()
+        raw.disconnected.set()
+
+    sio.on("disconnect", gone)
     url = base
     if query:
         fields = {k: v for k, v in query.items() if v is not None}
