@@ -41,6 +41,16 @@ def app(socket_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2
     server.proc.stop()
 
 
+@pytest.fixture(scope="module")
+def other_app(
+    socket_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[e2e.AppServer]:
+    """A second instance on the same database (they share nothing else)."""
+    server = e2e.start_app(socket_db, tmp_path_factory.mktemp("socket-app-b"))
+    yield server
+    server.proc.stop()
+
+
 async def signed_in(database_url: str) -> dict[str, str]:
     email = f"socket-{uuid.uuid4().hex[:8]}@cliftonsites.test"
     return {"cs_session": await rs.admin_cookie(database_url, e2e.SECRET_KEY, email, PASSWORD)}
@@ -133,6 +143,24 @@ async def test_after_logout_the_old_pages_socket_is_closed_and_a_table_request_g
         await sock.close()
     with pytest.raises(socketio.exceptions.ConnectionError):  # the page is gone for good
         await rs.connect(app.base, cookies=page.cookies, query=page.query)
+
+
+async def test_a_logout_on_one_instance_closes_the_pages_of_that_session_on_another(
+    app: e2e.AppServer, other_app: e2e.AppServer, socket_db: str
+) -> None:
+    cookies = await signed_in(socket_db)
+    page = rs.fetch_page(other_app.base, "/logs", cookies)
+    sock = await rs.connect(other_app.base, cookies=page.cookies, query=page.query)
+    try:
+        out = httpx.get(app.url("/logout"), cookies=cookies, follow_redirects=False)
+        assert out.status_code == 303
+        await until(sock.disconnected.is_set, "instance B to close the page's socket")
+        opened = [data["path"] for name, data in sock.received if name == "open"]
+        assert opened == ["/login?next=/logs"]  # a browser is sent to the login page first
+    finally:
+        await sock.close()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await rs.connect(other_app.base, cookies=page.cookies, query=page.query)
 
 
 async def test_a_client_log_message_never_reaches_the_server_log(
