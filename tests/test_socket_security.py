@@ -42,9 +42,7 @@ def app(socket_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2
 
 
 @pytest.fixture(scope="module")
-def other_app(
-    socket_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[e2e.AppServer]:
+def other_app(socket_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e.AppServer]:
     """A second instance on the same database (they share nothing else)."""
     server = e2e.start_app(socket_db, tmp_path_factory.mktemp("socket-app-b"))
     yield server
