@@ -219,6 +219,10 @@ def stop_page_reaper() -> None:
             task.cancel()
 
 
+def reaper_running() -> bool:
+    return bool(_reaper)
+
+
 def page_is_live(client: Client) -> bool:
     """May a live feed push to this page? True without a reaper (an app that never
     started one, like the in-process UI tests: handlers still check the session)."""
