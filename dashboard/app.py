@@ -21,6 +21,7 @@ from dashboard.api import (
     stripe_webhook,
 )
 from dashboard.api.site_host import SiteHostSplit
+from dashboard.auth.open_pages import start_page_reaper, stop_page_reaper
 from dashboard.edge import install_edge
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
@@ -40,9 +41,12 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
         runtime = await open_runtime(settings)
         outreach_tasks = start_outreach_tasks(runtime)
         await start_live(runtime)
+        reaper = start_page_reaper() if with_ui else None
         try:
             yield
         finally:
+            if reaper is not None:
+                stop_page_reaper()
             await stop_live(runtime)
             await outreach_tasks.stop()
             await close_runtime()

@@ -20,10 +20,18 @@ from dashboard.settings import Settings, ensure_demo_secrets, load_settings
 
 
 def serve(settings: Settings) -> None:
+    from dashboard.access_log import uvicorn_log_config
     from dashboard.app import create_app
 
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=uvicorn_log_config(),  # tickets, client ids and tokens redacted
+        proxy_headers=True,
+    )
 
 
 def prepare_demo(settings: Settings, database_url: str) -> None:

@@ -5,6 +5,9 @@ before `ui.run(...)` (NiceGUI's User fixture talks to the NiceGUI app directly, 
 page paths here are relative to the `/admin` mount). The guard must be added before
 `ui.run*`: NiceGUI's session middleware then wraps it, so `app.storage` works inside.
 
+It also binds NiceGUI's socket messages to the page's own socket and session
+(`dashboard.auth.sockets`).
+
 Page modules either expose `register()` (called here every time) or use `@ui.page`
 at import; the NiceGUI test fixture drops routes between tests, so such modules are
 reloaded here when their routes are gone.
@@ -23,9 +26,12 @@ from dashboard.settings import Settings
 
 
 def setup_nicegui() -> None:
-    from dashboard.auth import guard
+    from nicegui import core
+
+    from dashboard.auth import guard, sockets
 
     guard.install(app)
+    sockets.install(core.sio)  # socket messages count only from the page's own socket
     _register_pages()
 
 

@@ -13,6 +13,7 @@ reads the row, so a logout on one app instance is honoured by all of them at onc
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,6 +185,21 @@ class SessionStore:
                 )
                 row["last_seen_at"] = now
         return _session(row)
+
+    async def live_ids(self, session_ids: Collection[str]) -> set[str]:
+        """Which of `session_ids` are live now (not revoked, idle or expired), in one
+        read; nothing is touched, so watching open pages never keeps a session alive."""
+        if not session_ids:
+            return set()
+        now = self.clock()
+        async with self.db.owner() as conn:
+            cur = await conn.execute(
+                "select id::text from admin_private.sessions where id = any(%s::uuid[])"
+                " and revoked_at is null and token_hash is not null and expires_at > %s"
+                " and last_seen_at > %s",
+                (list(session_ids), now, now - self.idle),
+            )
+            return {row["id"] for row in await cur.fetchall()}
 
     async def revoke(self, session_id: str, reason: str) -> None:
         async with self.db.owner() as conn:

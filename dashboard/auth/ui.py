@@ -21,6 +21,7 @@ from nicegui.client import Client
 
 from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session
+from dashboard.auth.open_pages import reaper_running
 from dashboard.auth.provider import AuthError
 from dashboard.auth.sessions import AdminSession
 
@@ -59,7 +60,12 @@ def logout_button() -> None:
 def watch_session() -> None:
     """Send this page to the login page soon after its session ends: it is checked every
     SESSION_WATCH_SECONDS from now on by one task for the whole process (a timer per page
-    would cost every open page an element and a task)."""
+    would cost every open page an element and a task).
+
+    Not needed where the app's page reaper runs (`dashboard.auth.open_pages`): it ends
+    such a page itself within about a second."""
+    if reaper_running():
+        return
     loop = asyncio.get_running_loop()
     heapq.heappush(
         _due, (loop.time() + SESSION_WATCH_SECONDS, next(_order), weakref.ref(ui.context.client))

@@ -14,8 +14,12 @@ fanned out here to the page's own client.
   and after every reconnect.
 - `banner()`: "reconnecting" while the bus is down.
 
-Subscriptions end when the browser goes away (no global lists of elements). Without
-a bus (e.g. a test app that never started one) pages fall back to a slow timer.
+Nothing is pushed to a page whose session has ended: before a burst is pushed, the
+sessions of the open pages are read once for the whole process (`confirm_pages`, at
+most two reads per burst however many pages follow it), and a page whose session
+ended is not pushed to but ended (`dashboard.auth.open_pages`). Subscriptions end
+when the browser goes away (no global lists of elements). Without a bus (e.g. a test
+app that never started one) pages fall back to a slow timer.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ParamSpec
 
 from nicegui import background_tasks, ui
+from nicegui.client import Client
 
+from dashboard.auth.open_pages import confirm_pages, page_is_live
 from dashboard.data.models import DashboardSnapshot
 from dashboard.data.overview import get_dashboard_snapshot
 from dashboard.runtime import get_runtime
@@ -59,6 +66,12 @@ async def current_snapshot() -> DashboardSnapshot:
     return DashboardSnapshot.model_validate(value)
 
 
+async def _still_live(client: Client) -> bool:
+    """May this page be pushed what just arrived? (its session read after the arrival)"""
+    arrived = time.monotonic()
+    return page_is_live(client) and await confirm_pages(arrived) and page_is_live(client)
+
+
 def _end_with_client(subscriptions: list[Any]) -> None:
     def cancel() -> None:
         for sub in subscriptions:
@@ -81,7 +94,7 @@ def on_snapshot(render: Render) -> None:
         return
 
     async def deliver(value: Any) -> None:
-        if client.is_deleted:
+        if not await _still_live(client):
             return
         snapshot = value if isinstance(value, DashboardSnapshot) else None
         with client:
@@ -117,7 +130,7 @@ def watch(tables: Iterable[str], refresh: Refresh, *, min_interval: float = 0.0)
         await asyncio.sleep(wait)
         scheduled.clear()
         last_run[0] = loop.time()
-        if not client.is_deleted:
+        if await _still_live(client):
             with client:
                 await refresh()
 
@@ -154,14 +167,14 @@ def follow_rows(
         return
 
     async def on_rows(batch: Any) -> None:
-        if client.is_deleted:
+        if not await _still_live(client):
             return
         with client:
             if not batch.complete or not merge(batch):
                 await reload()
 
     async def on_status(connected: object) -> None:
-        if connected and not client.is_deleted:  # the gap is never replayed
+        if connected and await _still_live(client):  # the gap is never replayed
             with client:
                 await reload()
 

@@ -22,6 +22,7 @@ from nicegui import binding, context, ui
 from nicegui.client import Client
 from nicegui.slot import Slot
 
+from dashboard.auth.open_pages import page_is_live
 from dashboard.live.bus import FetchRows, LiveBus, RowBatch, Subscription
 from dashboard.live.source import Change
 from dashboard.runtime import get_runtime
@@ -82,6 +83,8 @@ def _client_scoped(
         if client.is_deleted:
             if subscription is not None:
                 subscription.cancel()
+            return
+        if not page_is_live(client):  # its session ended: the reaper deletes it soon
             return
         with client:
             callback(value)
