@@ -100,6 +100,11 @@ async def test_pause_sends_a_command_as_the_admin(
     [row] = await commands(app_runtime, command="pause")
     assert row["process"] == "implementation" and row["requested_by"] == admin.email
     await user.should_see("Sent pause to implementation")
+    page = await app_runtime.api.select(
+        "admin_audit_log", filters=[Filter("action", "eq", "command_sent")]
+    )
+    [audit] = page.rows
+    assert (str(audit["actor_id"]), audit["actor_email"]) == (admin.user_id, admin.email)
 
 
 async def _has(runtime: Runtime, **eq: Any) -> bool:
