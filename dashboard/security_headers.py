@@ -24,6 +24,7 @@ unhandled error.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import re
 from typing import Literal
@@ -156,13 +157,34 @@ class SecurityHeaders:
                 return
             body = b"".join(chunks)
             # past the limit the page goes out as it streams, and no inline script runs
-            hashes = [] if more else inline_script_hashes(body)
+            hashes = [] if more else inline_script_hashes(_decoded(held, body))
             held["headers"] = headers_of(held, admin_policy(hashes))
             await send(held)
             held = None
             await send({"type": "http.response.body", "body": body, "more_body": more})
 
         await self.app(scope, receive, wrapped)
+
+
+def _decoded(start: Message, body: bytes) -> bytes:
+    """The page as NiceGUI rendered it: NiceGUI's GZipMiddleware (inside us) compresses
+    pages for browsers that accept gzip. Any other encoding yields no scripts to hash."""
+    encoding = _header(start, b"content-encoding")
+    if encoding is None:
+        return body
+    if encoding.strip().lower() == b"gzip":
+        try:
+            return gzip.decompress(body)
+        except (OSError, EOFError):
+            return b""
+    return b""
+
+
+def _header(message: Message, name: bytes) -> bytes | None:
+    for key, value in message.get("headers", []):
+        if key.lower() == name:
+            return bytes(value)
+    return None
 
 
 def _is_html(message: Message) -> bool:

@@ -102,7 +102,13 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> Proc:
 
 
 def base_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NICEGUI_", "SUPABASE_"))}
+    # PYTEST_CURRENT_TEST would make NiceGUI in the server act as under test (no gzip,
+    # for one): the server runs as it does in production
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NICEGUI_", "SUPABASE_", "PYTEST_"))
+    }
     env.update(
         DATABASE_URL=database_url,
         SECRET_KEY=SECRET_KEY,

@@ -10,7 +10,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from dashboard.backends.base import BackendError
+from dashboard.backends.base import SERVICE, BackendError
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation, queue
 
@@ -131,7 +131,9 @@ async def test_stale_reset_takes_an_explicit_limit(backend: PostgresBackend) -> 
 
 
 async def test_stale_reset_reads_the_configured_limit(backend: PostgresBackend) -> None:
-    await automation.update_automation_config(backend, {"stale_after_minutes": 3}, "t@x.io")
+    await automation.update_automation_config(
+        backend, {"stale_after_minutes": 3}, "t@x.io", caller=SERVICE
+    )
     business = await set_started(backend, "3 minutes 1 second")
     assert await queue.reset_stale_started_businesses(backend) == 1
     assert (await row_of(backend, business))["status"] == "queued"

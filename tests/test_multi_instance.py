@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from dashboard.auth.admins import create_admin
+from dashboard.backends.base import SERVICE
 from tests import e2e_support as e2e
 from tests.dbutil import create_migrated_database, drop_database
 
@@ -315,7 +316,9 @@ async def test_three_workers_drain_3000_businesses_once_each_through_a_pause_and
     try:
         # A pause while all three are busy reaches every one of them within a second.
         sent = time.monotonic()
-        await send_automation_command(api, "implementation", "pause", {}, "e2e@test")
+        await send_automation_command(
+            api, "implementation", "pause", {}, "e2e@test", caller=SERVICE
+        )
         e2e.wait_until(
             lambda: set(worker_states(worker_db).values()) == {"paused"}, 1.0, "all paused"
         )
@@ -324,7 +327,9 @@ async def test_three_workers_drain_3000_businesses_once_each_through_a_pause_and
         frozen = deployed(worker_db)
         time.sleep(1.0)
         assert deployed(worker_db) == frozen, "a paused worker went on deploying"
-        await send_automation_command(api, "implementation", "resume", {}, "e2e@test")
+        await send_automation_command(
+            api, "implementation", "resume", {}, "e2e@test", caller=SERVICE
+        )
     finally:
         await api.close()
 

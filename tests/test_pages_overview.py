@@ -100,6 +100,11 @@ async def test_pause_sends_a_command_as_the_admin(
     [row] = await commands(app_runtime, command="pause")
     assert row["process"] == "implementation" and row["requested_by"] == admin.email
     await user.should_see("Sent pause to implementation")
+    page = await app_runtime.api.select(
+        "admin_audit_log", filters=[Filter("action", "eq", "command_sent")]
+    )
+    [audit] = page.rows
+    assert (str(audit["actor_id"]), audit["actor_email"]) == (admin.user_id, admin.email)
 
 
 async def _has(runtime: Runtime, **eq: Any) -> bool:
@@ -360,7 +365,7 @@ async def test_recent_logs_show_newest_first_and_old_lines_stay_as_they_were(
 ) -> None:
     await log_automation_event(app_runtime.api, "implementation", "warning", "first line")
     await open_overview(user)
-    await user.should_see("first line")
+    await user.should_see("first line", retries=20)
     (box,) = user.find(marker="logs-list").elements
     (first_line,) = lines_of(box, "log-line")
     assert " UTC  implementation  WARNING  first line" in first_line

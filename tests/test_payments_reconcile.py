@@ -11,11 +11,15 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from dashboard.auth.actor import Actor
+from dashboard.auth.admins import create_admin
 from dashboard.payments import reconcile as reconcile_module
 from dashboard.payments import simulate
 from dashboard.payments.commands import reconcile
 from dashboard.payments.reconcile import fix, list_mismatches
 from tests.test_routes_support import WHSEC, Money, checkout_event, money_fixture  # noqa: F401
+
+ADMIN = Actor(id="5d6f7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f", email="admin@example.com")
 
 
 async def _kinds(money: Money) -> dict[str, list[str]]:
@@ -55,11 +59,14 @@ async def test_each_mismatch_is_found_and_fixed_with_an_audit_row(money: Money) 
         "stripe_event_failed": ["evt_checkout_b0000001"],
     }
     for finding in await list_mismatches(money.runtime.api):
-        await fix(money.runtime.api, finding, "admin@example.com", provider=money.provider)
+        await fix(money.runtime.api, finding, ADMIN, provider=money.provider)
     assert await list_mismatches(money.runtime.api) == []
     assert sorted(money.provider.added) == ["b0000002", "b0000003"]
-    audits = await money.sql("select actor_email, action, target from admin_audit_log order by id")
+    audits = await money.sql(
+        "select actor_id::text, actor_email, action, target from admin_audit_log order by id"
+    )
     assert len(audits) == 6 and {a["action"] for a in audits} == {"reconcile_fix"}
+    assert {(a["actor_id"], a["actor_email"]) for a in audits} == {(ADMIN.id, ADMIN.email)}
     assert audits[0]["target"] == "paid_outreach_running:b0000000"
 
 
@@ -128,10 +135,34 @@ def test_fix_reads_again_until_every_mismatch_past_the_first_page_is_fixed(
     assert listed.exit_code == 0, listed.output
     assert listed.output.count("Claimed, but the site is not active: paid") == 2
     assert "Claimed, but the site is not active: more than 2; only the oldest 2" in listed.output
-    fixed = CliRunner().invoke(reconcile, ["--fix"])
+    admin_id = create_admin(db_url, "fixer@example.com", "a long and correct passphrase")
+    fixed = CliRunner().invoke(reconcile, ["--fix", "--as", "Fixer@Example.com"])
     assert fixed.exit_code == 0, fixed.output
     assert fixed.output.count("-> Activate site: {'activated': True") == 3
     assert "more than" not in fixed.output
     with psycopg.connect(db_url) as conn:
         states = conn.execute("select distinct site_status from qualified_businesses").fetchall()
     assert states == [("active",)]
+    with psycopg.connect(db_url) as conn:
+        actors = conn.execute(
+            "select distinct actor_id::text, actor_email from admin_audit_log"
+            " where action = 'reconcile_fix'"
+        ).fetchall()
+    assert actors == [(admin_id, "fixer@example.com")]
+
+
+def test_fix_from_the_command_line_names_an_existing_admin(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        paid_but_not_live(conn, "paid0001")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("CLIFTONSITES_ADMIN", raising=False)
+    anonymous = CliRunner().invoke(reconcile, ["--fix"])
+    assert anonymous.exit_code == 2 and "--fix needs --as EMAIL" in anonymous.output
+    unknown = CliRunner().invoke(reconcile, ["--fix", "--as", "nobody@example.com"])
+    assert unknown.exit_code == 1 and "no admin with email nobody@example.com" in unknown.output
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select count(*) from admin_audit_log").fetchone() == (0,)
+        live = conn.execute("select site_status from qualified_businesses").fetchall()
+    assert live == [("deployed",)]

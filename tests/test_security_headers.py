@@ -161,6 +161,27 @@ async def test_the_admin_csp_allows_exactly_the_pages_own_inline_scripts() -> No
     assert response.headers["content-length"] == str(len(PAGE))
 
 
+async def test_a_gzipped_admin_page_is_hashed_as_rendered() -> None:
+    """NiceGUI's GZipMiddleware compresses pages for browsers that accept gzip."""
+    from starlette.middleware.gzip import GZipMiddleware
+
+    settings = load_settings(secret_key="k" * 40)
+    test_app = FastAPI()
+    install_edge(test_app, settings)
+    test_app.add_middleware(GZipMiddleware, minimum_size=10)
+
+    @test_app.get("/admin/login")
+    async def login() -> HTMLResponse:
+        return HTMLResponse(PAGE)
+
+    async with client_for(test_app) as client:
+        response = await client.get("/admin/login", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text == PAGE
+    for digest in inline_script_hashes(PAGE.encode()):
+        assert f"'sha256-{digest}'" in response.headers["content-security-policy"]
+
+
 async def test_a_routes_own_csp_is_kept_outside_admin() -> None:
     async with client_for(small_app("auto")) as client:
         response = await client.get("/sites/own")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.backends.base import BackendError, Caller
+from dashboard.backends.base import SERVICE, BackendError, Caller
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation
 
@@ -120,8 +120,8 @@ async def test_a_command_sets_the_desired_state_and_is_audited(
 
 
 async def test_run_once_leaves_the_desired_state_alone(backend: PostgresBackend) -> None:
-    await automation.send_automation_command(backend, "identification", "pause")
-    await automation.send_automation_command(backend, "identification", "run_once")
+    await automation.send_automation_command(backend, "identification", "pause", caller=SERVICE)
+    await automation.send_automation_command(backend, "identification", "run_once", caller=SERVICE)
     [status, _] = await automation.get_automation_status(backend)
     assert status.desired_state == "paused"
 
@@ -129,9 +129,13 @@ async def test_run_once_leaves_the_desired_state_alone(backend: PostgresBackend)
 async def test_commands_are_claimed_oldest_first_once_and_then_completed(
     backend: PostgresBackend,
 ) -> None:
-    first = await automation.send_automation_command(backend, "implementation", "run_once")
-    await automation.send_automation_command(backend, "implementation", "reset_stale")
-    await automation.send_automation_command(backend, "identification", "run_once")
+    first = await automation.send_automation_command(
+        backend, "implementation", "run_once", caller=SERVICE
+    )
+    await automation.send_automation_command(
+        backend, "implementation", "reset_stale", caller=SERVICE
+    )
+    await automation.send_automation_command(backend, "identification", "run_once", caller=SERVICE)
     claimed = await automation.claim_next_command(backend, "implementation", "w1")
     assert claimed is not None and claimed.id == first.id
     assert claimed.status == "processing" and claimed.picked_by == "w1"
@@ -143,7 +147,9 @@ async def test_commands_are_claimed_oldest_first_once_and_then_completed(
 
 
 async def test_expired_commands_are_never_handed_out(backend: PostgresBackend) -> None:
-    old = await automation.send_automation_command(backend, "implementation", "start")
+    old = await automation.send_automation_command(
+        backend, "implementation", "start", caller=SERVICE
+    )
     async with backend.owner() as conn:
         await conn.execute(
             "update public.automation_commands set expires_at = now() - interval '1 second'"
@@ -163,6 +169,7 @@ async def test_config_changes_are_typed_and_audited_with_before_and_after(
         backend,
         {"daily_deploy_limit": 1_000_000, "outreach_enabled": False, "pace_seconds": 1.5},
         "admin@example.com",
+        caller=SERVICE,
     )
     assert config.daily_deploy_limit == 1_000_000 and config.outreach_enabled is False
     assert config.pace_seconds == 1.5 and config.updated_by == "admin@example.com"
@@ -175,7 +182,9 @@ async def test_config_changes_are_typed_and_audited_with_before_and_after(
 
 
 async def test_a_run_is_opened_and_finished_once(backend: PostgresBackend) -> None:
-    command = await automation.send_automation_command(backend, "implementation", "run_once")
+    command = await automation.send_automation_command(
+        backend, "implementation", "run_once", caller=SERVICE
+    )
     run_id = await automation.start_automation_run(
         backend, "implementation", "w1", "command", command.id
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.backends.base import BackendError
+from dashboard.backends.base import SERVICE, BackendError
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation
 from tests.test_sql_automation import ADMIN, audit_rows
@@ -23,7 +23,9 @@ async def test_pause_then_resume_audit_the_state_before_and_after(
     await automation.send_automation_command(
         backend, "implementation", "pause", {"reason": "deploy window"}, "a@x.test", caller=ADMIN
     )
-    await automation.send_automation_command(backend, "implementation", "resume", {}, "a@x.test")
+    await automation.send_automation_command(
+        backend, "implementation", "resume", {}, "a@x.test", caller=SERVICE
+    )
     pause, resume = [r["details"] for r in await audit_rows(backend)]
     assert (pause["before"], pause["after"]) == (state("running"), state("paused", "deploy window"))
     assert (resume["before"], resume["after"]) == (
@@ -36,13 +38,15 @@ async def test_pause_then_resume_audit_the_state_before_and_after(
 async def test_a_command_that_leaves_the_state_alone_audits_it_unchanged(
     backend: PostgresBackend,
 ) -> None:
-    await automation.send_automation_command(backend, "identification", "stop")
-    await automation.send_automation_command(backend, "identification", "run_once")
+    await automation.send_automation_command(backend, "identification", "stop", caller=SERVICE)
+    await automation.send_automation_command(backend, "identification", "run_once", caller=SERVICE)
     run_once = (await audit_rows(backend))[-1]["details"]
     assert run_once["before"] == run_once["after"] == state("stopped")
 
 
 async def test_a_refused_command_writes_no_audit_row(backend: PostgresBackend) -> None:
     with pytest.raises(BackendError, match="p_command must be one of"):
-        await automation.send_automation_command(backend, "identification", "explode")
+        await automation.send_automation_command(
+            backend, "identification", "explode", caller=SERVICE
+        )
     assert await audit_rows(backend) == []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.backends.base import BackendError
+from dashboard.backends.base import SERVICE, BackendError
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation, queue
 
@@ -49,13 +49,17 @@ async def test_it_claims_nothing_when_the_queue_is_empty(backend: PostgresBacken
 
 async def test_it_claims_nothing_when_implementation_is_disabled(backend: PostgresBackend) -> None:
     await add_businesses(backend, 1)
-    await automation.update_automation_config(backend, {"implementation_enabled": False}, "t@x.io")
+    await automation.update_automation_config(
+        backend, {"implementation_enabled": False}, "t@x.io", caller=SERVICE
+    )
     assert await queue.claim_next_business(backend, "worker-1") is None
 
 
 async def test_it_stops_claiming_at_the_daily_deploy_limit(backend: PostgresBackend) -> None:
     await add_businesses(backend, 3)
-    await automation.update_automation_config(backend, {"daily_deploy_limit": 1}, "t@x.io")
+    await automation.update_automation_config(
+        backend, {"daily_deploy_limit": 1}, "t@x.io", caller=SERVICE
+    )
     claim = await queue.claim_next_business(backend, "worker-1")
     assert claim is not None and claim.claim_token is not None
     await queue.mark_business_deployed(backend, claim.id, "https://s/{uuid}", claim.claim_token)
@@ -117,7 +121,9 @@ async def test_failing_writes_its_log_line_in_the_same_transaction(
     backend: PostgresBackend,
 ) -> None:
     await add_businesses(backend, 1)
-    await automation.update_automation_config(backend, {"max_attempts": 2}, "t@x.io")
+    await automation.update_automation_config(
+        backend, {"max_attempts": 2}, "t@x.io", caller=SERVICE
+    )
     run_id = await automation.start_automation_run(backend, "implementation", "worker-1")
     first = await queue.claim_next_business(backend, "worker-1")
     assert first is not None and first.claim_token is not None
@@ -222,7 +228,9 @@ async def test_a_claim_forgotten_by_a_crash_is_claimed_again_and_its_finish_refu
 async def test_a_failure_is_requeued_until_max_attempts_then_failed(
     backend: PostgresBackend,
 ) -> None:
-    await automation.update_automation_config(backend, {"max_attempts": 2}, "t@x.io")
+    await automation.update_automation_config(
+        backend, {"max_attempts": 2}, "t@x.io", caller=SERVICE
+    )
     [business_id] = await add_businesses(backend, 1)
     first = await queue.claim_next_business(backend, "w")
     assert first and first.claim_token
@@ -238,7 +246,9 @@ async def test_a_failure_is_requeued_until_max_attempts_then_failed(
 async def test_a_release_hands_the_claim_back_without_counting_its_attempt(
     backend: PostgresBackend,
 ) -> None:
-    await automation.update_automation_config(backend, {"max_attempts": 1}, "t@x.io")
+    await automation.update_automation_config(
+        backend, {"max_attempts": 1}, "t@x.io", caller=SERVICE
+    )
     [business_id] = await add_businesses(backend, 1)
     claim = await queue.claim_next_business(backend, "w")
     assert claim and claim.claim_token and claim.attempts == 1  # the last attempt

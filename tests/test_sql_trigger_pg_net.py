@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation
 from tests.dbutil import create_migrated_database, drop_database
@@ -88,7 +89,9 @@ async def test_nothing_is_posted_while_outreach_is_disabled(
     supabase_like: tuple[str, PostgresBackend],
 ) -> None:
     url, backend = supabase_like
-    await automation.update_automation_config(backend, {"outreach_enabled": False}, "a@x.io")
+    await automation.update_automation_config(
+        backend, {"outreach_enabled": False}, "a@x.io", caller=SERVICE
+    )
     await deploy_one(backend)
     assert calls_and_notices(url)[1] == 0
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation, queue
 
@@ -48,7 +49,9 @@ async def test_a_deployed_site_asks_for_outreach(
 async def test_no_outreach_is_asked_when_it_is_disabled(
     backend: PostgresBackend, listener: psycopg.Connection[tuple[object, ...]]
 ) -> None:
-    await automation.update_automation_config(backend, {"outreach_enabled": False}, "a@x.io")
+    await automation.update_automation_config(
+        backend, {"outreach_enabled": False}, "a@x.io", caller=SERVICE
+    )
     await deploy_one(backend)
     assert received(listener) == []
 
@@ -78,7 +81,9 @@ async def test_redeploying_a_suspended_site_asks_again_but_other_updates_do_not(
 async def test_a_new_command_is_announced(
     backend: PostgresBackend, listener: psycopg.Connection[tuple[object, ...]]
 ) -> None:
-    command = await automation.send_automation_command(backend, "identification", "run_once")
+    command = await automation.send_automation_command(
+        backend, "identification", "run_once", caller=SERVICE
+    )
     assert received(listener) == [
         ("automation_commands",
          {"id": command.id, "process": "identification", "command": "run_once"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command, update_automation_config
 from tests.dbutil import sql, wait_until
@@ -28,12 +29,14 @@ async def test_run_once_works_one_batch_while_paused_and_stop_makes_workers_idle
 ) -> None:
     seed_queued(app_db_url, 20)
     backend = await PostgresBackend(app_db_url).open()
-    await update_automation_config(backend, {"batch_size": 5}, "admin@x")
-    await send_automation_command(backend, "implementation", "pause", {}, "admin@x")
+    await update_automation_config(backend, {"batch_size": 5}, "admin@x", caller=SERVICE)
+    await send_automation_command(backend, "implementation", "pause", {}, "admin@x", caller=SERVICE)
     proc = spawn_worker(app_db_url, tmp_path, "solo", "--process", "implementation")
     try:
         wait_until(lambda: worker_state(app_db_url, "implementation", "solo") == "paused", 30)
-        sent = await send_automation_command(backend, "implementation", "run_once", {}, "admin@x")
+        sent = await send_automation_command(
+            backend, "implementation", "run_once", {}, "admin@x", caller=SERVICE
+        )
         wait_until(lambda: command_row(app_db_url, sent.id)["status"] == "completed", 5)
         result = command_row(app_db_url, sent.id)["result"]
         assert result == {"items_processed": 5, "items_failed": 0}
@@ -42,7 +45,9 @@ async def test_run_once_works_one_batch_while_paused_and_stop_makes_workers_idle
         assert runs == [{"trigger": "command", "command_id": sent.id, "status": "succeeded",
                          "items_processed": 5}]  # fmt: skip
         wait_until(lambda: worker_state(app_db_url, "implementation", "solo") == "paused", 2)
-        await send_automation_command(backend, "implementation", "stop", {}, "admin@x")
+        await send_automation_command(
+            backend, "implementation", "stop", {}, "admin@x", caller=SERVICE
+        )
         wait_until(lambda: worker_state(app_db_url, "implementation", "solo") == "idle", 1)
         assert proc.poll() is None  # a stop command idles the worker, it does not exit
     finally:
@@ -58,12 +63,17 @@ async def test_reset_stale_command_requeues_old_claims_and_reports_how_many(
         " claimed_by = 'ghost', claim_token = gen_random_uuid(),"
         " started_at = now() - interval '10 minutes'")  # fmt: skip
     backend = await PostgresBackend(app_db_url).open()
-    await send_automation_command(backend, "implementation", "pause", {}, "admin@x")
+    await send_automation_command(backend, "implementation", "pause", {}, "admin@x", caller=SERVICE)
     proc = spawn_worker(app_db_url, tmp_path, "solo", "--process", "implementation")
     try:
         wait_until(lambda: worker_state(app_db_url, "implementation", "solo") == "paused", 30)
         sent = await send_automation_command(
-            backend, "implementation", "reset_stale", {"stale_after_minutes": 5}, "admin@x"
+            backend,
+            "implementation",
+            "reset_stale",
+            {"stale_after_minutes": 5},
+            "admin@x",
+            caller=SERVICE,
         )
         wait_until(lambda: command_row(app_db_url, sent.id)["status"] == "completed", 2)
         assert command_row(app_db_url, sent.id)["result"] == {"reset": 3}
@@ -112,13 +122,17 @@ def status_message(url: str, process: str) -> object:
 
 async def test_a_message_clears_once_its_reason_is_gone(app_db_url: str, tmp_path: Path) -> None:
     backend = await PostgresBackend(app_db_url).open()
-    await update_automation_config(backend, {"implementation_enabled": False}, "admin@x")
+    await update_automation_config(
+        backend, {"implementation_enabled": False}, "admin@x", caller=SERVICE
+    )
     proc = spawn_worker(app_db_url, tmp_path, "solo", "--process", "implementation")
     try:
         wait_until(lambda: status_message(app_db_url, "implementation")
                    == "implementation is disabled in the config", 30)  # fmt: skip
         seed_queued(app_db_url, 200)
-        await update_automation_config(backend, {"implementation_enabled": True}, "admin@x")
+        await update_automation_config(
+            backend, {"implementation_enabled": True}, "admin@x", caller=SERVICE
+        )
         # working through the queue there is nothing to say: the old reason must not stick
         wait_until(lambda: status_message(app_db_url, "implementation") == "", 10)
     finally:

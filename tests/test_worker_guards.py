@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command, update_automation_config
 from dashboard.worker.context import WorkerContext
@@ -32,7 +33,9 @@ async def test_the_daily_limit_pauses_implementation_until_the_limit_is_raised(
 ) -> None:
     ctx = make_ctx(backend)
     seed_queued(db_url, 2)
-    await update_automation_config(backend, {"daily_deploy_limit": 2}, "admin@example.com")
+    await update_automation_config(
+        backend, {"daily_deploy_limit": 2}, "admin@example.com", caller=SERVICE
+    )
     guards = Guards(ctx, BOTH)
     assert await guards.check() == []
     await deploy(backend, ctx, 2)
@@ -44,7 +47,9 @@ async def test_the_daily_limit_pauses_implementation_until_the_limit_is_raised(
     command = sql(db_url, "select requested_by, payload from public.automation_commands")[0]
     assert command["requested_by"] == GUARD_BY and command["payload"]["guard"] == "daily_limit"
     assert await guards.check() == []  # still over the limit: stays paused, no second command
-    await update_automation_config(backend, {"daily_deploy_limit": 10}, "admin@example.com")
+    await update_automation_config(
+        backend, {"daily_deploy_limit": 10}, "admin@example.com", caller=SERVICE
+    )
     assert await guards.check() == ["resumed implementation"]
     assert desired(db_url)["implementation"] == ("running", None)
 
@@ -62,7 +67,9 @@ async def test_a_high_bounce_rate_pauses_implementation_until_it_is_back_under_t
     reason = desired(db_url)["implementation"][1] or ""
     assert "bounce rate 50% (10 of 20" in reason
     assert desired(db_url)["identification"][0] == "running"
-    await update_automation_config(backend, {"bounce_rate_limit": 0.6}, "admin@example.com")
+    await update_automation_config(
+        backend, {"bounce_rate_limit": 0.6}, "admin@example.com", caller=SERVICE
+    )
     assert await guards.check() == ["resumed implementation"]
 
 
@@ -70,7 +77,9 @@ async def test_a_failing_provider_pauses_its_own_process_and_resumes_after_the_c
     backend: PostgresBackend, db_url: str
 ) -> None:
     ctx = make_ctx(backend, provider_cooldown_seconds=3600)
-    await update_automation_config(backend, {"provider_failure_limit": 3}, "admin@example.com")
+    await update_automation_config(
+        backend, {"provider_failure_limit": 3}, "admin@example.com", caller=SERVICE
+    )
     guards = Guards(ctx, BOTH)
     for _ in range(3):
         ctx.health.failure("google_places", "identification")
@@ -87,6 +96,8 @@ async def test_a_guard_never_resumes_a_pause_made_by_a_person(
     backend: PostgresBackend, db_url: str
 ) -> None:
     ctx = make_ctx(backend)
-    await send_automation_command(backend, "implementation", "pause", {}, "admin@example.com")
+    await send_automation_command(
+        backend, "implementation", "pause", {}, "admin@example.com", caller=SERVICE
+    )
     assert await Guards(ctx, BOTH).check() == []
     assert desired(db_url)["implementation"] == ("paused", "paused by admin@example.com")

@@ -6,6 +6,7 @@ import signal
 import time
 from pathlib import Path
 
+from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command
 from tests.dbutil import sql, wait_until
@@ -35,7 +36,9 @@ async def test_a_pause_reaches_three_workers_within_one_second_and_resume_brings
         backend = await PostgresBackend(app_db_url).open()
         for command, expected in (("pause", "paused"), ("resume", "running")):
             started = time.monotonic()
-            sent = await send_automation_command(backend, "implementation", command, {}, "admin@x")
+            sent = await send_automation_command(
+                backend, "implementation", command, {}, "admin@x", caller=SERVICE
+            )
             wait_until(
                 lambda e=expected: all(
                     worker_state(app_db_url, "implementation", w) == e for w in ids

@@ -7,21 +7,9 @@ TOTP code through `verify_step_up(code)`. Both tell the admin what went wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dashboard.auth.actor import Actor
 
-from dashboard.backends.base import Caller
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, as written to the audit log and to `requested_by`."""
-
-    id: str | None
-    email: str
-
-    def caller(self) -> Caller:
-        """The service role acting for this admin, so audits written in SQL name them."""
-        return Caller(role="service_role", sub=self.id, email=self.email)
+__all__ = ["Actor", "acting_admin", "verify_step_up"]
 
 
 async def acting_admin() -> Actor | None:

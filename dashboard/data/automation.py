@@ -34,23 +34,28 @@ async def send_automation_command(
     payload: Mapping[str, Any] | None = None,
     requested_by: str | None = None,
     *,
-    caller: Caller = SERVICE,
+    caller: Caller,
 ) -> AutomationCommand:
-    """Queue a command for the workers of `process`, set its desired state, audit it (RPC 5)."""
+    """Queue a command for the workers of `process`, set its desired state, audit it (RPC 5).
+
+    `caller` has no default: the audit row's `actor_id` is the caller's `sub`, so every
+    entry point says who acts (an admin's `Actor.caller()`, or `SERVICE` for a worker's
+    own guard); `requested_by` defaults to the caller's email."""
     params = {
         "p_process": process,
         "p_command": command,
         "p_payload": dict(payload or {}),
-        "p_requested_by": requested_by,
+        "p_requested_by": requested_by if requested_by is not None else caller.email,
     }
     row = await api.rpc("send_automation_command", params, caller=caller)
     return one(AutomationCommand, row, "send_automation_command")
 
 
 async def update_automation_config(
-    api: Backend, changes: Mapping[str, Any], updated_by: str, *, caller: Caller = SERVICE
+    api: Backend, changes: Mapping[str, Any], updated_by: str, *, caller: Caller
 ) -> AutomationConfig:
-    """Change settings; any unknown key or bad value is 22023 and changes nothing (RPC 6)."""
+    """Change settings; any unknown key or bad value is 22023 and changes nothing (RPC 6).
+    `caller` has no default, as for `send_automation_command`: the audit names it."""
     params = {"p_changes": dict(changes), "p_updated_by": updated_by}
     row = await api.rpc("update_automation_config", params, caller=caller)
     return one(AutomationConfig, row, "update_automation_config")

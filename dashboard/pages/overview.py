@@ -86,11 +86,7 @@ async def run_command(process: str, command: str) -> None:
             return
     try:
         sent = await send_automation_command(
-            get_runtime().api,
-            process,
-            command,
-            {},
-            actor.email,
+            get_runtime().api, process, command, {}, caller=actor.caller()
         )
     except BackendError as exc:
         ui.notify(f"Command refused: {exc.message}", type="negative")

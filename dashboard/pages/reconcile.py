@@ -33,7 +33,7 @@ async def apply_fix(finding: Finding, refresh: Callable[[], Awaitable[None]]) ->
     if (actor := await acting_admin()) is None:
         return
     try:
-        result = await fix(get_runtime().api, finding, actor.email, actor_id=actor.id)
+        result = await fix(get_runtime().api, finding, actor)
     except Exception as exc:  # a provider or the database refused: say so, keep the page
         log.exception("reconcile fix %s:%s failed", finding.kind, finding.subject)
         ui.notify(f"{finding.fix_label} failed for {finding.subject}: {exc}", type="negative")

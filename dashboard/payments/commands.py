@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import re
 from pathlib import Path
 
@@ -14,18 +13,33 @@ from dashboard.settings import load_settings
 
 @click.command("reconcile")
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply the fix of every finding.")
-def reconcile(apply_fixes: bool) -> None:
-    """List where payments and outreach disagree (and fix them with --fix)."""
-    asyncio.run(_reconcile(apply_fixes))
+@click.option(
+    "--as",
+    "admin_email",
+    envvar="CLIFTONSITES_ADMIN",
+    help="With --fix: the admin doing it (their email), named in every audit row.",
+)
+def reconcile(apply_fixes: bool, admin_email: str | None) -> None:
+    """List where payments and outreach disagree (and fix them with --fix --as EMAIL)."""
+    if apply_fixes and not admin_email:
+        raise click.UsageError(
+            "--fix needs --as EMAIL (or CLIFTONSITES_ADMIN): the admin the audit log names"
+        )
+    asyncio.run(_reconcile(apply_fixes, admin_email))
 
 
-async def _reconcile(apply_fixes: bool) -> None:
+async def _reconcile(apply_fixes: bool, admin_email: str | None) -> None:
+    from dashboard.auth.actor import UnknownAdmin, admin_actor
     from dashboard.components.timefmt import format_time
     from dashboard.payments.reconcile import LIMIT, TITLES, Kind, fix, list_mismatches
     from dashboard.runtime import close_runtime, open_runtime
 
     runtime = await open_runtime(load_settings())
     try:
+        try:
+            actor = await admin_actor(runtime.db, admin_email) if admin_email else None
+        except UnknownAdmin as exc:
+            raise click.ClickException(str(exc)) from None
         # a read lists at most LIMIT of a kind, oldest first; with --fix, read again after
         # fixing until no kind has more, or a read brings nothing new (the rest are the
         # ones whose fixes did not clear them: each is tried once)
@@ -39,9 +53,9 @@ async def _reconcile(apply_fixes: bool) -> None:
             for finding in new:
                 since = f"  (since {format_time(finding.since)})" if finding.since else ""
                 click.echo(f"{finding.title}: {finding.subject}  {finding.detail}{since}")
-                if apply_fixes:
+                if actor is not None:
                     try:
-                        result = await fix(runtime.api, finding, f"cli:{getpass.getuser()}")
+                        result = await fix(runtime.api, finding, actor)
                     except Exception as exc:  # a provider or the database refused: go on
                         click.echo(f"  -> {finding.fix_label} failed: {exc}")
                     else:

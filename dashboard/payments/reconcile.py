@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from dashboard.auth.actor import Actor
 from dashboard.backends.base import Backend, Filter, Order
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.outreach import set_outreach_status
@@ -164,18 +165,18 @@ async def _stripe_failures(api: Backend, now: datetime, more: set[Kind]) -> list
 async def fix(
     api: Backend,
     finding: Finding,
-    actor: str,
+    actor: Actor,
     *,
     db: PostgresBackend | None = None,
     provider: OutreachProvider | None = None,
-    actor_id: str | None = None,
 ) -> dict[str, Any]:
-    """Apply the finding's fix (idempotent) and write it to the audit log."""
+    """Apply the finding's fix (idempotent) and write it to the audit log, naming the
+    admin (`actor_id` and `actor_email`) from whichever entry point it came."""
     db, provider = _defaults(api, db, provider)
-    result = await _apply(api, db, provider, finding, actor)
+    result = await _apply(api, db, provider, finding, actor.email)
     await api.insert(
         "admin_audit_log",
-        [{"actor_id": actor_id, "actor_email": actor, "action": "reconcile_fix",
+        [{"actor_id": actor.id, "actor_email": actor.email, "action": "reconcile_fix",
           "target": f"{finding.kind}:{finding.subject}",
           "details": {"finding": finding.detail, "fix": finding.fix_label, "result": result}}],
     )  # fmt: skip

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from dashboard.backends.base import SERVICE
 from dashboard.data import automation
 from dashboard.data.models import AutomationConfig, Process
 from dashboard.worker.context import WorkerContext
@@ -99,7 +100,9 @@ class Guards:
 
     async def pause(self, process: Process, trip: Trip) -> None:
         payload = {"guard": trip.guard, "reason": trip.reason}
-        await automation.send_automation_command(self.ctx.api, process, "pause", payload, GUARD_BY)
+        await automation.send_automation_command(
+            self.ctx.api, process, "pause", payload, GUARD_BY, caller=SERVICE
+        )
         await self.ctx.log(process, "warning", f"paused by the {trip.guard} guard: {trip.reason}",
                            metadata=payload)  # fmt: skip
 
@@ -121,7 +124,7 @@ class Guards:
             return False
         self.ctx.health.reset(process)
         await automation.send_automation_command(
-            self.ctx.api, process, "resume", {"guard": guard}, GUARD_BY
+            self.ctx.api, process, "resume", {"guard": guard}, GUARD_BY, caller=SERVICE
         )
         await self.ctx.log(process, "info", f"resumed by the {guard} guard: the condition cleared",
                            metadata={"guard": guard})  # fmt: skip
