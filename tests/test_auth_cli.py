@@ -51,13 +51,51 @@ async def test_reset_mfa_removes_the_factor_and_ends_sessions(app_db_url: str) -
         clock = FakeClock()
         auth = service(db, clock)
         signed = await enrol(auth, clock)
-        code, out = run("admin", "reset-mfa", "--email", EMAIL, "--database-url", app_db_url)
+        code, out = run(
+            "admin", "reset-mfa", "--email", EMAIL, "--as", EMAIL, "--database-url", app_db_url
+        )
         assert code == 0, out
         assert await auth.current(signed.token) is None
         assert await auth.verified_factor(signed.session) is None
         assert await auth.recovery.remaining(signed.session.user_id) == 0
     finally:
         await db.close()
+    assert cli_audit(app_db_url, "mfa_reset") == [(signed.session.user_id, EMAIL.lower())]
+
+
+def cli_audit(url: str, action: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select actor_id::text, actor_email from admin_audit_log where action = %s", (action,)
+        ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+def test_reset_mfa_and_unlock_name_the_acting_admin_and_refuse_without_one(
+    app_db_url: str,
+) -> None:
+    run("admin", "create", "--email", EMAIL, "--database-url", app_db_url, stdin=PASSWORD + "\n")
+    other = "second@example.com"
+    run("admin", "create", "--email", other, "--database-url", app_db_url, stdin=PASSWORD + "\n")
+    for command in ("reset-mfa", "unlock"):
+        code, out = run("admin", command, "--email", EMAIL, "--database-url", app_db_url)
+        assert code == 2 and "--as" in out, out
+        code, out = run(
+            "admin", command, "--email", EMAIL, "--as", "nobody@example.com",
+            "--database-url", app_db_url,
+        )  # fmt: skip
+        assert code == 1 and "no admin with email nobody@example.com" in out, out
+    assert cli_audit(app_db_url, "mfa_reset") == cli_audit(app_db_url, "account_unlocked") == []
+    with psycopg.connect(app_db_url) as conn:
+        [(other_id,)] = conn.execute(
+            "select id::text from auth.users where email = %s", (other,)
+        ).fetchall()
+    for command, action in (("reset-mfa", "mfa_reset"), ("unlock", "account_unlocked")):
+        code, out = run(
+            "admin", command, "--email", EMAIL, "--as", other.upper(), "--database-url", app_db_url
+        )
+        assert code == 0, out
+        assert cli_audit(app_db_url, action) == [(other_id, other)]
 
 
 def test_the_demo_creates_the_first_admin_once_with_a_generated_password(app_db_url: str) -> None:

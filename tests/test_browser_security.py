@@ -152,6 +152,20 @@ def test_a_2_mb_post_to_admin_is_413(server: tuple[e2e.AppServer, str]) -> None:
         )
         assert response.status_code == 413, (path, response.text)
 
+    def chunks() -> Iterator[bytes]:
+        for _ in range(32):
+            yield b" " * (64 * 1024)
+
+    streamed = httpx.post(
+        app.base + "/api/outreach/webhook-events",
+        content=chunks(),
+        headers={"X-Smartlead-Signature": "0" * 64},
+        timeout=10,
+    )
+    assert streamed.status_code == 413, streamed.text
+    assert streamed.request.headers.get("transfer-encoding") == "chunked"
+    assert httpx.get(app.base + "/healthz", timeout=10).status_code == 200  # still serving
+
 
 def test_behind_an_https_proxy_nicegui_s_cookie_is_secure_and_hsts_is_sent(
     server: tuple[e2e.AppServer, str], tmp_path: Path

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -66,16 +67,23 @@ def list_admins(database_url: str) -> list[AdminRow]:
     return [AdminRow(**r) for r in rows]
 
 
-def reset_mfa(database_url: str, email: str) -> None:
+def _admin_id(conn: psycopg.Connection[Any], email: str) -> tuple[str, str]:
+    """(id, email) of the admin with `email` (any case), or AdminError."""
+    row = conn.execute(
+        "select id::text, email from auth.users where lower(email) = lower(%s)", (email.strip(),)
+    ).fetchone()
+    if row is None:
+        raise AdminError(f"no admin with email {email.strip()}: see `cliftonsites admin list`")
+    return str(row[0]), str(row[1])
+
+
+def reset_mfa(database_url: str, email: str, acting_email: str) -> None:
     """Remove the admin's factors and recovery codes and end their sessions; the next
-    sign-in enrols a new factor."""
+    sign-in enrols a new factor. The audit row names the admin `acting_email` (who may
+    be the same admin, locked out of their own factor)."""
     with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "select id from auth.users where lower(email) = lower(%s)", (email.strip(),)
-        ).fetchone()
-        if row is None:
-            raise AdminError(f"no admin with email {email}: see `cliftonsites admin list`")
-        user_id = row[0]
+        actor_id, actor_email = _admin_id(conn, acting_email)
+        user_id, _ = _admin_id(conn, email)
         for table in (
             "auth.mfa_factors",
             "admin_private.totp_steps",
@@ -88,16 +96,24 @@ def reset_mfa(database_url: str, email: str) -> None:
             (user_id,),
         )
         conn.execute(
-            "insert into public.admin_audit_log (actor_id, actor_email, action, target)"
-            " values (null, 'operator', 'mfa_reset', %s)",
-            (email.strip().lower(),),
+            "insert into public.admin_audit_log (actor_id, actor_email, action, target, details)"
+            " values (%s, %s, 'mfa_reset', %s, '{\"via\": \"cli\"}')",
+            (actor_id, actor_email, email.strip().lower()),
         )
 
 
-def unlock(database_url: str, email: str) -> int:
-    """Forget the account's failed attempts (per-address limits stay)."""
+def unlock(database_url: str, email: str, acting_email: str) -> int:
+    """Forget the account's failed attempts (per-address limits stay), audited as the
+    admin `acting_email`."""
     with psycopg.connect(database_url) as conn:
+        actor_id, actor_email = _admin_id(conn, acting_email)
         cur = conn.execute(
             "delete from admin_private.auth_failures where key = %s", (account_key(email),)
+        )
+        conn.execute(
+            "insert into public.admin_audit_log (actor_id, actor_email, action, target, details)"
+            " values (%s, %s, 'account_unlocked', %s, jsonb_build_object('via', 'cli',"
+            " 'failures_cleared', %s::int))",
+            (actor_id, actor_email, email.strip().lower(), cur.rowcount),
         )
         return cur.rowcount

@@ -76,19 +76,30 @@ def list_command(database_url: str | None) -> None:
         )
 
 
+acting_option = click.option(
+    "--as",
+    "acting_email",
+    required=True,
+    envvar="CLIFTONSITES_ADMIN",
+    help="The admin doing this (their email; CLIFTONSITES_ADMIN), named in the audit log.",
+)
+
+
 @admin.command("reset-mfa")
 @click.option("--email", required=True)
+@acting_option
 @database_option
-def reset_mfa_command(email: str, database_url: str | None) -> None:
+def reset_mfa_command(email: str, acting_email: str, database_url: str | None) -> None:
     """Remove an admin's authenticator and recovery codes and end their sessions."""
-    _run(database_url, lambda url: reset_mfa(url, email))
+    _run(database_url, lambda url: reset_mfa(url, email, acting_email))
     click.echo(f"MFA reset for {email}: they enrol a new authenticator at their next sign-in")
 
 
 @admin.command("unlock")
 @click.option("--email", required=True)
+@acting_option
 @database_option
-def unlock_command(email: str, database_url: str | None) -> None:
+def unlock_command(email: str, acting_email: str, database_url: str | None) -> None:
     """Forget an account's failed attempts (per-address limits stay)."""
-    count = _run(database_url, lambda url: unlock(url, email))
+    count = _run(database_url, lambda url: unlock(url, email, acting_email))
     click.echo(f"cleared {count} failed attempt(s) for {email}")
