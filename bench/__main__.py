@@ -14,7 +14,16 @@ import traceback
 
 from bench.common import ROOT, Result, progress, table, write
 
-ORDER = ("cold_start", "live_browser", "fanout", "memory", "page_end", "claims", "scale")
+ORDER = (
+    "cold_start",
+    "live_browser",
+    "fanout",
+    "memory",
+    "page_end",
+    "claims",
+    "scale",
+    "claim_live",
+)
 
 
 def selected(argv: list[str]) -> list[str]:

@@ -63,3 +63,39 @@ async def test_needs_contact_lists_deployed_sites_without_an_email(
     user.find(marker="needs-contact").click()
     await settle(lambda: rows_are(1))
     assert table_rows(user)[0]["uuid"] == "nomail22"
+
+
+async def test_the_page_import_lists_every_line_and_writes_only_a_clean_file(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from nicegui.elements.upload_files import SmallFileUpload
+
+    bid = await add_business(app_runtime, 1)
+    await user.open("/businesses")
+    await user.should_see(marker="import-emails", retries=100)
+
+    user.find(marker="import-emails").click()
+    await user.should_see(marker="import-upload", retries=50)
+    [widget] = user.find(marker="import-upload").elements
+
+    async def upload(text: str) -> None:
+        file = SmallFileUpload(name="emails.csv", content_type="text/csv", _data=text.encode())
+        await widget.handle_uploads([file])  # type: ignore[attr-defined]
+
+    await upload("place_id,email\nplace-1,rosa@bakery.com\nplace-9,x@bakery.com\n")
+    await user.should_see("1 to change, 1 with errors", retries=50)
+    await user.should_see("line 3: place-9: no business has place_id 'place-9'")
+    await user.should_see("nothing was written")
+    await user.should_not_see(marker="import-apply")
+    await upload(  # the fixed file, in the same dialog
+        "place_id,email\nplace-1,rosa@bakery.com\n"
+    )
+    await user.should_see(marker="import-apply", retries=50)
+    await user.should_see("line 2: place-1: no email -> rosa@bakery.com")
+    await user.should_see("1 to change, 0 with errors")
+    user.find(marker="import-apply").click()
+    await user.should_see("1 email(s) written", retries=50)
+    [row] = (
+        await app_runtime.api.select("pipeline_businesses", filters=[Filter("id", "eq", bid)])
+    ).rows
+    assert (row["email"], row["email_source"]) == ("rosa@bakery.com", "import")

@@ -145,15 +145,23 @@ async def business_page(business_id: str) -> None:
                 return
             render_business(bid, data, why_text)
 
+        @ui.refreshable
+        def details(data: dict[str, Any] | None) -> None:
+            if data is not None:
+                render_details(data)
+
         async def reload() -> None:
             # read first, then redraw in one step: the page never shows an empty body
-            body.refresh(await load_business(bid), await why.text())
+            data = await load_business(bid)
+            body.refresh(data, await why.text())
+            details.refresh(data)
 
         first = await load_business(bid)
-        if first is not None:
-            # outside the refreshable body: a live redraw must not wipe what is being typed
-            email_editor(bid, first["pipeline"].get("email"))
         body(first, await why.text())
+        if first is not None:
+            # between the two refreshables: a live redraw must not wipe what is being typed
+            email_editor(bid, first["pipeline"].get("email"))
+        details(first)
         live.watch(
             ["pipeline_businesses", "qualified_businesses", "outreach_events", "stripe_events"],
             reload,
@@ -247,7 +255,6 @@ def why_not(action: str, p: dict[str, Any], q: dict[str, Any] | None) -> str | N
 
 def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) -> None:
     p, q = data["pipeline"], data["qualified"]
-    zone = current_zone()
     with ui.row().classes("w-full items-center gap-3 flex-wrap"):
         ui.label(p["name"]).classes("text-xl font-semibold")
         ui.badge(p["status"])
@@ -281,6 +288,11 @@ def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) 
                 # since the row may have changed since this page drew it
                 button.disable()
                 holder.tooltip(reason)
+
+
+def render_details(data: dict[str, Any]) -> None:
+    p, q = data["pipeline"], data["qualified"]
+    zone = current_zone()
     with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-3 gap-4"):
         with ui.card().classes("w-full"):
             ui.html(details_html(business_facts(p, q, zone))).mark("business-facts")

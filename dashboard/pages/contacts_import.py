@@ -51,9 +51,12 @@ async def import_dialog() -> None:
                 return
             show_plan(report, plan, dialog)
 
-        ui.upload(on_upload=uploaded, auto_upload=True, max_file_size=MAX_IMPORT_BYTES).props(
-            "accept=.csv,text/csv"
-        ).classes("w-full").mark("import-upload")
+        ui.upload(
+            label="Choose a CSV file",
+            on_upload=uploaded,
+            auto_upload=True,
+            max_file_size=MAX_IMPORT_BYTES,
+        ).props("accept=.csv,text/csv").classes("w-full").mark("import-upload")
         ui.button("Close", on_click=dialog.close).props("flat no-caps")
     dialog.open()
 
