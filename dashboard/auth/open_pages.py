@@ -44,6 +44,10 @@ SWEEP_SECONDS = 1.0
 STALE_AFTER = 5.0
 #: Time for the outbox to send "go to the login page" before the client is deleted.
 FLUSH_SECONDS = 0.2
+#: A change arriving within this long after a sweep began starts no sweep of its own;
+#: a feed that pushes it then asks for one (so a stream of changes costs at most one
+#: read per this interval, plus one per pushed burst).
+KICK_GAP = 0.05
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class PageReaper:
     _running: asyncio.Future[int] | None = None  # the sweep in flight, and when it began
     _running_since: float = 0.0
     _next: asyncio.Future[int] | None = None  # the sweep that starts after it
+    last_change_at: float = 0.0  # time.monotonic() when the live bus last saw a change
+    _kick: asyncio.Future[None] | None = None
 
     async def run(self) -> None:
         failing = False
@@ -105,6 +111,16 @@ class PageReaper:
                     log.exception("could not read the sessions of the open pages")
                 failing = True
             await asyncio.sleep(self.sweep_seconds)
+
+    def note_change(self) -> None:
+        """A change arrived on the live bus: start reading the sessions now, beside the
+        bus's own read, so the feeds that push it rarely wait (see `confirm_after`)."""
+        now = time.monotonic()
+        self.last_change_at = now
+        running = self._running is not None and not self._running.done()
+        if not running and now - self._running_since >= KICK_GAP:
+            self._kick = asyncio.ensure_future(self.confirm_after(now))
+            self._kick.add_done_callback(_quiet)
 
     async def confirm_after(self, since: float) -> None:
         """Return once a sweep that began at or after `since` (time.monotonic()) is done,
@@ -185,6 +201,11 @@ class PageReaper:
         return time.time() - max(self.confirmed_at, client.created) <= STALE_AFTER
 
 
+def _quiet(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not read the sessions of the open pages: %s", task.exception())
+
+
 def _deletable(client: Client) -> bool:
     """Connected, or never connected. A client whose socket dropped is deleted by NiceGUI
     itself after its reconnect timeout (deleting it here too would delete it twice); no
@@ -229,13 +250,21 @@ def page_is_live(client: Client) -> bool:
     return _reaper[-1].page_is_live(client) if _reaper else not client.is_deleted
 
 
-async def confirm_pages(since: float) -> bool:
-    """For a live feed that is about to push: wait for a session check that began at or
-    after `since` (see `PageReaper.confirm_after`); False when it could not be made."""
+def note_change(_change: object = None) -> None:
+    """The live bus's hook (components/live subscribes it to every change)."""
+    if _reaper:
+        _reaper[-1].note_change()
+
+
+async def confirm_pages(since: float | None = None) -> bool:
+    """For a live feed that is about to push: wait for a session read that began at or
+    after `since` (time.monotonic(); default: when the bus last saw a change, so every
+    change being pushed arrived before the read). False when it could not be made."""
     if not _reaper:
         return True
+    reaper = _reaper[-1]
     try:
-        await _reaper[-1].confirm_after(since)
+        await reaper.confirm_after(reaper.last_change_at if since is None else since)
     except Exception:
         log.warning("could not check the sessions of the open pages; nothing pushed")
         return False
