@@ -96,6 +96,8 @@ class PageReaper:
     task: asyncio.Task[None] | None = None
     _running: asyncio.Future[int] | None = None  # the sweep in flight, and when it began
     _running_since: float = 0.0
+    _confirmed_since: float = 0.0  # when the last sweep that read the sessions began
+    _endings: set[asyncio.Task[None]] = field(default_factory=set)
     _next: asyncio.Future[int] | None = None  # the sweep that starts after it
     last_change_at: float = 0.0  # time.monotonic() when the live bus last saw a change
     _kick: asyncio.Future[None] | None = None
@@ -125,7 +127,10 @@ class PageReaper:
     async def confirm_after(self, since: float) -> None:
         """Return once a sweep that began at or after `since` (time.monotonic()) is done,
         so a change that arrived before `since` is never pushed to a page whose session
-        ended before it. Concurrent callers share sweeps: at most two per burst."""
+        ended before it. Concurrent callers share sweeps: at most two per burst, none
+        when the sweep a change started on arrival (`note_change`) is already done."""
+        if self._confirmed_since >= since:
+            return
         running = self._running
         if running is not None and not running.done() and self._running_since >= since:
             await asyncio.shield(running)
@@ -152,6 +157,7 @@ class PageReaper:
     async def _sweep(self) -> int:
         from dashboard.auth import get_auth
 
+        began = time.monotonic()
         pages: list[tuple[Client, str]] = []
         for client in list(Client.instances.values()):
             identity = page_identity(client)
@@ -161,13 +167,18 @@ class PageReaper:
         wanted = {session_id for _, session_id in pages}
         live = await get_auth().sessions.live_ids(wanted)
         self.confirmed_at = started
+        self._confirmed_since = max(self._confirmed_since, began)
         self.ended_sessions = (self.ended_sessions | (wanted - live)) & wanted
         ended = [
             client
             for client, session_id in pages
             if session_id not in live and client.id not in self.ending and _deletable(client)
         ]
-        await asyncio.gather(*(self.end_page(client) for client in ended))
+        for client in ended:  # in the background: the verdict above already holds
+            self.ending.add(client.id)
+            task = asyncio.ensure_future(self.end_page(client))
+            self._endings.add(task)
+            task.add_done_callback(self._endings.discard)
         return len(ended)
 
     async def end_page(self, client: Client) -> None:
