@@ -154,7 +154,7 @@ async def test_a_logout_on_one_instance_closes_the_pages_of_that_session_on_anot
         assert out.status_code == 303
         await until(sock.disconnected.is_set, "instance B to close the page's socket")
         opened = [data["path"] for name, data in sock.received if name == "open"]
-        assert opened == ["/login?next=/logs"]  # a browser is sent to the login page first
+        assert opened == ["/login?ended=1&next=/logs"]  # a browser goes to the login page first
     finally:
         await sock.close()
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -222,5 +222,6 @@ def test_a_real_browser_whose_session_ends_elsewhere_lands_on_the_login_page(
         e2e.wait_for_path(driver, "/admin/login", WAIT)
         assert "next=/logs" in driver.current_url
         e2e.wait_for_element(driver, "password")
+        e2e.wait_for_text(driver, "Your session has ended. Sign in again.")
     finally:
         browser.quit()

@@ -227,7 +227,7 @@ def _deletable(client: Client) -> bool:
 def _login_path(client: Client) -> str:
     identity = page_identity(client)
     path = identity.path if identity else "/"
-    return "/login" if path == "/" else f"/login?next={quote(path, safe='/')}"
+    return "/login?ended=1" + ("" if path == "/" else f"&next={quote(path, safe='/')}")
 
 
 _reaper: list[PageReaper] = []
