@@ -101,6 +101,7 @@ class PageReaper:
     _next: asyncio.Future[int] | None = None  # the sweep that starts after it
     last_change_at: float = 0.0  # time.monotonic() when the live bus last saw a change
     _kick: asyncio.Future[None] | None = None
+    feeds_failing: bool = False
 
     async def run(self) -> None:
         failing = False
@@ -276,9 +277,12 @@ async def confirm_pages(since: float | None = None) -> bool:
     reaper = _reaper[-1]
     try:
         await reaper.confirm_after(reaper.last_change_at if since is None else since)
-    except Exception:
-        log.warning("could not check the sessions of the open pages; nothing pushed")
+    except Exception as exc:
+        if not reaper.feeds_failing:  # once per outage, not once per page and burst
+            log.warning("could not read the sessions of the open pages; feeds hold: %s", exc)
+        reaper.feeds_failing = True
         return False
+    reaper.feeds_failing = False
     return True
 
 

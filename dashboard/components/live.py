@@ -71,7 +71,9 @@ async def current_snapshot() -> DashboardSnapshot:
 async def _still_live(client: Client, *, since: float | None = None) -> bool:
     """May this page be pushed what arrived? Only after a read of the sessions that began
     after the last change arrived (`since`: after a reconnect, now)."""
-    return page_is_live(client) and await confirm_pages(since) and page_is_live(client)
+    if client.is_deleted:
+        return False
+    return await confirm_pages(since) and page_is_live(client)
 
 
 #: Each bus tells the page reaper about every change as it arrives (see `confirm_pages`).
