@@ -90,9 +90,11 @@ async def test_when_a_session_ends_its_open_page_is_deleted_and_sent_to_the_logi
     assert not page.is_deleted
     await end_session(admin, app_runtime)
     assert await reaper.sweep() == 1
-    assert page.is_deleted
+    assert not page_is_live(page)  # at once: no feed pushes to it from here on
+    await settle(lambda: _deleted(page))
     assert page.id not in Client.instances
-    await user.should_see(marker="password", retries=50)  # the login page
+    await user.should_see(marker="password", retries=50)  # the login page, saying why
+    await user.should_see("Your session has ended. Sign in again.")
 
 
 async def test_a_page_of_another_session_and_the_login_page_stay_open(

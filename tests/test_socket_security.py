@@ -154,7 +154,7 @@ async def test_a_logout_on_one_instance_closes_the_pages_of_that_session_on_anot
         assert out.status_code == 303
         await until(sock.disconnected.is_set, "instance B to close the page's socket")
         opened = [data["path"] for name, data in sock.received if name == "open"]
-        assert opened == ["/login?next=/logs"]  # a browser is sent to the login page first
+        assert opened == ["/login?ended=1&next=/logs"]  # a browser goes to the login page first
     finally:
         await sock.close()
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -202,3 +202,26 @@ def test_the_access_log_holds_no_ticket_client_id_or_token(app: e2e.AppServer) -
     assert "/admin/auth/complete?ticket=[redacted]" in log
     for secret in (ticket, token, page.client_id):
         assert secret not in log
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(e2e.browser_missing_reason() is not None, reason="no chromium here")
+def test_a_real_browser_whose_session_ends_elsewhere_lands_on_the_login_page(
+    app: e2e.AppServer, socket_db: str
+) -> None:
+    cookies = asyncio.run(signed_in(socket_db))
+    browser = e2e.start_browser()
+    try:
+        driver = browser.driver
+        driver.get(app.base + "/healthz")  # the cookie's origin, before any page
+        driver.add_cookie({"name": "cs_session", "value": cookies["cs_session"], "path": "/"})
+        driver.get(app.url("/logs"))
+        e2e.wait_for_text(driver, "Pause tail")
+        out = httpx.get(app.url("/logout"), cookies=cookies, follow_redirects=False)
+        assert out.status_code == 303  # as from another tab or device
+        e2e.wait_for_path(driver, "/admin/login", WAIT)
+        assert "next=/logs" in driver.current_url
+        e2e.wait_for_element(driver, "password")
+        e2e.wait_for_text(driver, "Your session has ended. Sign in again.")
+    finally:
+        browser.quit()

@@ -44,6 +44,10 @@ SWEEP_SECONDS = 1.0
 STALE_AFTER = 5.0
 #: Time for the outbox to send "go to the login page" before the client is deleted.
 FLUSH_SECONDS = 0.2
+#: A change arriving within this long after a sweep began starts no sweep of its own;
+#: a feed that pushes it then asks for one (so a stream of changes costs at most one
+#: read per this interval, plus one per pushed burst).
+KICK_GAP = 0.05
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,12 @@ class PageReaper:
     task: asyncio.Task[None] | None = None
     _running: asyncio.Future[int] | None = None  # the sweep in flight, and when it began
     _running_since: float = 0.0
+    _confirmed_since: float = 0.0  # when the last sweep that read the sessions began
+    _endings: set[asyncio.Task[None]] = field(default_factory=set)
     _next: asyncio.Future[int] | None = None  # the sweep that starts after it
+    last_change_at: float = 0.0  # time.monotonic() when the live bus last saw a change
+    _kick: asyncio.Future[None] | None = None
+    feeds_failing: bool = False
 
     async def run(self) -> None:
         failing = False
@@ -106,10 +115,23 @@ class PageReaper:
                 failing = True
             await asyncio.sleep(self.sweep_seconds)
 
+    def note_change(self) -> None:
+        """A change arrived on the live bus: start reading the sessions now, beside the
+        bus's own read, so the feeds that push it rarely wait (see `confirm_after`)."""
+        now = time.monotonic()
+        self.last_change_at = now
+        running = self._running is not None and not self._running.done()
+        if not running and now - self._running_since >= KICK_GAP:
+            self._kick = asyncio.ensure_future(self.confirm_after(now))
+            self._kick.add_done_callback(_quiet)
+
     async def confirm_after(self, since: float) -> None:
         """Return once a sweep that began at or after `since` (time.monotonic()) is done,
         so a change that arrived before `since` is never pushed to a page whose session
-        ended before it. Concurrent callers share sweeps: at most two per burst."""
+        ended before it. Concurrent callers share sweeps: at most two per burst, none
+        when the sweep a change started on arrival (`note_change`) is already done."""
+        if self._confirmed_since >= since:
+            return
         running = self._running
         if running is not None and not running.done() and self._running_since >= since:
             await asyncio.shield(running)
@@ -136,6 +158,7 @@ class PageReaper:
     async def _sweep(self) -> int:
         from dashboard.auth import get_auth
 
+        began = time.monotonic()
         pages: list[tuple[Client, str]] = []
         for client in list(Client.instances.values()):
             identity = page_identity(client)
@@ -145,13 +168,18 @@ class PageReaper:
         wanted = {session_id for _, session_id in pages}
         live = await get_auth().sessions.live_ids(wanted)
         self.confirmed_at = started
+        self._confirmed_since = max(self._confirmed_since, began)
         self.ended_sessions = (self.ended_sessions | (wanted - live)) & wanted
         ended = [
             client
             for client, session_id in pages
             if session_id not in live and client.id not in self.ending and _deletable(client)
         ]
-        await asyncio.gather(*(self.end_page(client) for client in ended))
+        for client in ended:  # in the background: the verdict above already holds
+            self.ending.add(client.id)
+            task = asyncio.ensure_future(self.end_page(client))
+            self._endings.add(task)
+            task.add_done_callback(self._endings.discard)
         return len(ended)
 
     async def end_page(self, client: Client) -> None:
@@ -185,6 +213,11 @@ class PageReaper:
         return time.time() - max(self.confirmed_at, client.created) <= STALE_AFTER
 
 
+def _quiet(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not read the sessions of the open pages: %s", task.exception())
+
+
 def _deletable(client: Client) -> bool:
     """Connected, or never connected. A client whose socket dropped is deleted by NiceGUI
     itself after its reconnect timeout (deleting it here too would delete it twice); no
@@ -195,7 +228,7 @@ def _deletable(client: Client) -> bool:
 def _login_path(client: Client) -> str:
     identity = page_identity(client)
     path = identity.path if identity else "/"
-    return "/login" if path == "/" else f"/login?next={quote(path, safe='/')}"
+    return "/login?ended=1" + ("" if path == "/" else f"&next={quote(path, safe='/')}")
 
 
 _reaper: list[PageReaper] = []
@@ -229,16 +262,27 @@ def page_is_live(client: Client) -> bool:
     return _reaper[-1].page_is_live(client) if _reaper else not client.is_deleted
 
 
-async def confirm_pages(since: float) -> bool:
-    """For a live feed that is about to push: wait for a session check that began at or
-    after `since` (see `PageReaper.confirm_after`); False when it could not be made."""
+def note_change(_change: object = None) -> None:
+    """The live bus's hook (components/live subscribes it to every change)."""
+    if _reaper:
+        _reaper[-1].note_change()
+
+
+async def confirm_pages(since: float | None = None) -> bool:
+    """For a live feed that is about to push: wait for a session read that began at or
+    after `since` (time.monotonic(); default: when the bus last saw a change, so every
+    change being pushed arrived before the read). False when it could not be made."""
     if not _reaper:
         return True
+    reaper = _reaper[-1]
     try:
-        await _reaper[-1].confirm_after(since)
-    except Exception:
-        log.warning("could not check the sessions of the open pages; nothing pushed")
+        await reaper.confirm_after(reaper.last_change_at if since is None else since)
+    except Exception as exc:
+        if not reaper.feeds_failing:  # once per outage, not once per page and burst
+            log.warning("could not read the sessions of the open pages; feeds hold: %s", exc)
+        reaper.feeds_failing = True
         return False
+    reaper.feeds_failing = False
     return True
 
 

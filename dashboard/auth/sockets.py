@@ -91,7 +91,12 @@ class SocketGuard:
         if not _same(token, page.token):
             return None
         binding = Binding(client.id, token, page.session_id)
-        return binding if await self.session_holds(binding) else None
+        try:
+            holds = await self.session_holds(binding)
+        except Exception:  # the database is away: no socket binds until it is back
+            log.exception("could not check the session of a socket's handshake")
+            return None
+        return binding if holds else None
 
     async def session_holds(self, binding: Binding) -> bool:
         if binding.session_id is None:  # a sign-in page: its handlers check the session

@@ -29,15 +29,17 @@ import contextlib
 import functools
 import inspect
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ParamSpec
 
 from nicegui import background_tasks, ui
 from nicegui.client import Client
 
-from dashboard.auth.open_pages import confirm_pages, page_is_live
+from dashboard.auth.open_pages import confirm_pages, note_change, page_is_live
 from dashboard.data.models import DashboardSnapshot
 from dashboard.data.overview import get_dashboard_snapshot
+from dashboard.live.bus import ALL
 from dashboard.runtime import get_runtime
 
 P = ParamSpec("P")
@@ -66,10 +68,21 @@ async def current_snapshot() -> DashboardSnapshot:
     return DashboardSnapshot.model_validate(value)
 
 
-async def _still_live(client: Client) -> bool:
-    """May this page be pushed what just arrived? (its session read after the arrival)"""
-    arrived = time.monotonic()
-    return page_is_live(client) and await confirm_pages(arrived) and page_is_live(client)
+async def _still_live(client: Client, *, since: float | None = None) -> bool:
+    """May this page be pushed what arrived? Only after a read of the sessions that began
+    after the last change arrived (`since`: after a reconnect, now)."""
+    if client.is_deleted:
+        return False
+    return await confirm_pages(since) and page_is_live(client)
+
+
+#: Each bus tells the page reaper about every change as it arrives (see `confirm_pages`).
+_hooked: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _hook(live: Any) -> None:
+    if live not in _hooked:
+        _hooked[live] = live.subscribe(ALL, note_change)
 
 
 def _end_with_client(subscriptions: list[Any]) -> None:
@@ -100,6 +113,7 @@ def on_snapshot(render: Render) -> None:
         with client:
             await _call(render, snapshot or DashboardSnapshot.model_validate(value))
 
+    _hook(live)
     _end_with_client([live.on_snapshot(deliver)])
 
 
@@ -146,6 +160,7 @@ def watch(tables: Iterable[str], refresh: Refresh, *, min_interval: float = 0.0)
             on_change(None)
 
     subscriptions = [live.subscribe(table, on_change) for table in tables]
+    _hook(live)
     _end_with_client([*subscriptions, live.on_status(on_status)])
 
 
@@ -174,11 +189,12 @@ def follow_rows(
                 await reload()
 
     async def on_status(connected: object) -> None:
-        if connected and await _still_live(client):  # the gap is never replayed
+        if connected and await _still_live(client, since=time.monotonic()):  # gap: re-read
             with client:
                 await reload()
 
     feed = live.row_feed(table, fetch_rows)
+    _hook(live)
     _end_with_client([feed.subscribe(on_rows), live.on_status(on_status)])
 
 

@@ -14,16 +14,19 @@ from dashboard.components.errors import report_errors
 NOTICES = {
     "expired": "That sign-in step expired. Sign in again.",
     "signed_out": "You are signed out.",
+    "ended": "Your session has ended. Sign in again.",
 }
 
 
-async def login_page(next: str = "", expired: str = "", signed_out: str = "") -> None:
+async def login_page(
+    next: str = "", expired: str = "", signed_out: str = "", ended: str = ""
+) -> None:
     ui.page_title("Sign in · CliftonSites Admin")
     report_errors(to_admin=False)
     target = safe_next(next)
     with ui.card().classes("absolute-center w-96"):
         ui.label("CliftonSites Admin").classes("text-xl font-bold")
-        for key, flag in (("expired", expired), ("signed_out", signed_out)):
+        for key, flag in (("expired", expired), ("signed_out", signed_out), ("ended", ended)):
             if flag:
                 ui.label(NOTICES[key]).classes("text-sm").props(f"data-testid={key}").mark(key)
         email = (
