@@ -12,6 +12,7 @@ AAL2 = Caller(
     sub="5d6f7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f",
     email="admin@example.com",
     aal="aal2",
+    admin_flag=True,  # reading the queue needs it (RLS)
 )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
 import pytest
 
+from dashboard.backends.base import Backend
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.models import IdentificationTarget, PipelineBusiness
 from dashboard.data.queue import claim_next_business, reset_stale_started_businesses
@@ -129,6 +131,44 @@ async def test_a_stop_while_the_run_opens_hands_the_claimed_business_back(
     step = asyncio.create_task(loop.step(loop, await get_config(backend)))
     claimed = "select attempts from public.pipeline_businesses where status = 'started'"
     for _ in range(200):  # until the business is claimed and the run is opening
+        await asyncio.sleep(0.05)
+        if sql(db_url, claimed):
+            break
+    assert sql(db_url, claimed) == [{"attempts": 1}] and not step.done()
+    step.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await step
+    row = sql(db_url, "select status, attempts from public.pipeline_businesses")[0]
+    assert row == {"status": "queued", "attempts": 0}
+
+
+class SlowClaimAnswers:
+    """The backend, but the answer to a claim arrives late: the claim has committed and
+    the worker has not heard of it yet when the stop lands."""
+
+    def __init__(self, backend: PostgresBackend) -> None:
+        self.backend = backend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    async def rpc(self, fn: str, *args: Any, **kwargs: Any) -> Any:
+        answer = await self.backend.rpc(fn, *args, **kwargs)
+        if fn == "claim_next_business":
+            await asyncio.sleep(30)
+        return answer
+
+
+async def test_a_stop_while_the_claim_is_answered_hands_the_claimed_business_back(
+    backend: PostgresBackend, db_url: str
+) -> None:
+    seed_queued(db_url, 1)
+    ctx = make_ctx(backend)
+    ctx.api = cast(Backend, SlowClaimAnswers(backend))
+    loop = ProcessLoop(ctx, "implementation", implementation_step)
+    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
+    claimed = "select attempts from public.pipeline_businesses where status = 'started'"
+    for _ in range(200):  # until the claim has committed
         await asyncio.sleep(0.05)
         if sql(db_url, claimed):
             break

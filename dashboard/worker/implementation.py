@@ -27,7 +27,7 @@ log = logging.getLogger("dashboard.worker")
 
 
 async def implementation_step(loop: ProcessLoop, config: AutomationConfig) -> Outcome:
-    business = await claim_next_business(loop.ctx.api, loop.ctx.worker_id)
+    business = await claim_or_hand_back(loop)
     if business is None:
         loop.note = "waiting for queued businesses (or the daily deploy limit)"
         return "empty"
@@ -44,6 +44,20 @@ async def implementation_step(loop: ProcessLoop, config: AutomationConfig) -> Ou
         raise
     finally:
         loop.current_business_id = None
+
+
+async def claim_or_hand_back(loop: ProcessLoop) -> PipelineBusiness | None:
+    """The next business, claimed. A stop that lands while the claim is on its way (the
+    database may have committed it already) waits for the answer and hands a claimed
+    business straight back, so no stop leaves a business `started` for the stale reset."""
+    claim = asyncio.ensure_future(claim_next_business(loop.ctx.api, loop.ctx.worker_id))
+    try:
+        return await asyncio.shield(claim)
+    except asyncio.CancelledError:
+        business = await claim
+        if business is not None:
+            await release(loop, business, None)
+        raise
 
 
 async def implement(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> Outcome:
@@ -99,7 +113,7 @@ async def lost(loop: ProcessLoop, business: PipelineBusiness, exc: BackendError)
     return "lost"
 
 
-async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> None:
+async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str | None) -> None:
     ctx = loop.ctx
     assert business.claim_token is not None
     try:
@@ -111,7 +125,8 @@ async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> N
         # The claim is no longer ours (stolen, or our deploy committed just before the
         # stop): leave the files alone, a committed deploy serves them.
         return
-    await ctx.deployer.remove(uuid)
+    if uuid is not None:
+        await ctx.deployer.remove(uuid)
     # mark_business_failed wrote the automation_logs line in the same transaction
     log.warning("[implementation] %s: released, the worker is stopping", business.name)
 
