@@ -32,9 +32,14 @@ async def implementation_step(loop: ProcessLoop, config: AutomationConfig) -> Ou
         loop.note = "waiting for queued businesses (or the daily deploy limit)"
         return "empty"
     loop.note = None
-    await loop.open_run()
     loop.current_business_id = business.id
     try:
+        try:
+            await loop.open_run()
+        except asyncio.CancelledError:
+            # stopped between the claim and the build: hand the business back too
+            await asyncio.shield(release(loop, business, None))
+            raise
         return await implement(loop, business)
     finally:
         loop.current_business_id = None
@@ -98,9 +103,10 @@ async def lost(loop: ProcessLoop, business: PipelineBusiness, exc: BackendError)
     return "lost"
 
 
-async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str) -> None:
+async def release(loop: ProcessLoop, business: PipelineBusiness, uuid: str | None) -> None:
     ctx = loop.ctx
-    await ctx.deployer.remove(uuid)
+    if uuid is not None:
+        await ctx.deployer.remove(uuid)
     assert business.claim_token is not None
     try:
         await mark_business_failed(
