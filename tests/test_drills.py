@@ -211,7 +211,8 @@ async def test_workers_killed_mid_run_again_and_again_lose_nothing_and_build_not
     deploys = sql(app_db_url, "select business_id, count(*) as n from public.automation_logs"
                   " where message like 'deployed %' group by business_id")  # fmt: skip
     assert len(deploys) == total and all(r["n"] == 1 for r in deploys)
-    assert len(list((tmp_path / "sites").iterdir())) == total
+    sites = "select count(distinct uuid) as n from admin_private.site_files"
+    assert sql(app_db_url, sites)[0]["n"] == total  # one stored site each, none left over
     retried = sql(app_db_url, "select count(*) as n from public.pipeline_businesses"
                   " where attempts > 1")[0]["n"]  # fmt: skip
     assert retried >= len(killed)  # each kill really left a claim behind, finished by another

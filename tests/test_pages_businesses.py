@@ -77,7 +77,9 @@ async def test_requeue_and_skip_change_the_row_and_are_audited(
     bid = await add_business(app_runtime, 1, status="failed", attempts=3, last_error="timeout")
     await user.open(f"/businesses/{bid}")
     await user.should_see(marker="business-requeue", retries=100)
-    titles = [e.props["title"] for e in user.find(ui.timeline_entry).elements]
+    # `elements` is a set: page order is creation order, the elements' ids
+    entries = sorted(user.find(ui.timeline_entry).elements, key=lambda e: e.id)
+    titles = [e.props["title"] for e in entries]
     assert titles[0] == "Identified"
     user.find(marker="business-requeue").click()
     await settle(lambda: _status_is(app_runtime, bid, "queued"))

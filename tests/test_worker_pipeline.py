@@ -101,9 +101,11 @@ async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
     loop = ProcessLoop(ctx, "implementation", implementation_step)
     step = asyncio.create_task(loop.step(loop, await get_config(backend)))
     claimed = "select attempts from public.pipeline_businesses where status = 'started'"
-    for _ in range(200):  # until the business is claimed and the build is under way
+    for _ in range(200):  # until the business is claimed and the worker holds it
         await asyncio.sleep(0.05)
-        if sql(db_url, claimed):
+        # the row says 'started' as soon as the claim commits, which can be before the
+        # worker has read the claim's answer; current_business_id is set once it has
+        if sql(db_url, claimed) and loop.current_business_id is not None:
             break
     assert sql(db_url, claimed) == [{"attempts": 1}] and not step.done()
     step.cancel()  # what a stop past the grace period does
