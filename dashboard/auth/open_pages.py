@@ -123,7 +123,13 @@ class PageReaper:
         running = self._running is not None and not self._running.done()
         if not running and now - self._running_since >= KICK_GAP:
             self._kick = asyncio.ensure_future(self.confirm_after(now))
-            self._kick.add_done_callback(_quiet)
+            self._kick.add_done_callback(self._kicked)
+
+    def _kicked(self, task: asyncio.Future[None]) -> None:
+        failed = not task.cancelled() and task.exception() is not None
+        if failed and not self.feeds_failing:  # once per outage
+            log.warning("could not read the sessions of the open pages: %s", task.exception())
+        self.feeds_failing = failed
 
     async def confirm_after(self, since: float) -> None:
         """Return once a sweep that began at or after `since` (time.monotonic()) is done,
@@ -211,11 +217,6 @@ class PageReaper:
         if identity.session_id in self.ended_sessions:
             return False
         return time.time() - max(self.confirmed_at, client.created) <= STALE_AFTER
-
-
-def _quiet(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("could not read the sessions of the open pages: %s", task.exception())
 
 
 def _deletable(client: Client) -> bool:

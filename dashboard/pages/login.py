@@ -18,12 +18,11 @@ NOTICES = {
 }
 
 
-async def login_page(
-    next: str = "", expired: str = "", signed_out: str = "", ended: str = ""
-) -> None:
+async def login_page(next: str = "", expired: str = "", signed_out: str = "") -> None:
     ui.page_title("Sign in · CliftonSites Admin")
     report_errors(to_admin=False)
     target = safe_next(next)
+    ended = ui.context.client.request.query_params.get("ended", "")  # a page's session ended
     with ui.card().classes("absolute-center w-96"):
         ui.label("CliftonSites Admin").classes("text-xl font-bold")
         for key, flag in (("expired", expired), ("signed_out", signed_out), ("ended", ended)):
