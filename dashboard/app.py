@@ -11,6 +11,7 @@ from nicegui import ui
 from nicegui.storage import Storage
 
 from dashboard.api import admin, export, health, internal, outreach, sites, stripe_webhook
+from dashboard.health.tasks import start_health_tasks
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
@@ -29,9 +30,11 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
         runtime = await open_runtime(settings)
         outreach_tasks = start_outreach_tasks(runtime)
         await start_live(runtime)
+        health_tasks = await start_health_tasks(runtime)
         try:
             yield
         finally:
+            await health_tasks.stop()
             await stop_live(runtime)
             await outreach_tasks.stop()
             await close_runtime()
