@@ -139,8 +139,7 @@ async def test_an_open_overview_turns_stale_with_no_database_write(
     await report_automation_heartbeat(app_runtime.api, "identification", "w-1", "running")
     await report_automation_heartbeat(app_runtime.api, "implementation", "w-1", "running")
     assert await bus.wait_for(
-        lambda: bus.snapshot is not None
-        and not any(s.is_stale for s in bus.snapshot.status),
+        lambda: bus.snapshot is not None and not any(s.is_stale for s in bus.snapshot.status),
         5,
     )
     await user.open("/")

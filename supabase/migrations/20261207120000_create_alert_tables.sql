@@ -37,6 +37,7 @@ create table admin_private.alerts (
   fired_at timestamptz,
   clear_since timestamptz,
   last_message_at timestamptz,
+  notified boolean not null default false,
   resolved_at timestamptz,
   acked_at timestamptz,
   acked_by text,
