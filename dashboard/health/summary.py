@@ -52,11 +52,21 @@ def process_items(snapshot: DashboardSnapshot) -> list[HealthItem]:
         name = status.process
         if status.is_stale:
             if status.last_heartbeat_at is None:
-                items.append(HealthItem(f"stale:{name}", "error",
-                                        f"no {name} worker has reported", "/system"))  # fmt: skip
+                items.append(
+                    HealthItem(
+                        f"stale:{name}", "error", f"no {name} worker has reported", "/system"
+                    )
+                )
             else:
-                items.append(HealthItem(f"stale:{name}", "error", f"{name} worker silent for",
-                                        "/system", status.last_heartbeat_at))  # fmt: skip
+                items.append(
+                    HealthItem(
+                        f"stale:{name}",
+                        "error",
+                        f"{name} worker silent for",
+                        "/system",
+                        status.last_heartbeat_at,
+                    )
+                )
         if not getattr(config, f"{name}_enabled", True):
             items.append(HealthItem(f"disabled:{name}", "warning", f"{name} disabled", "/config"))
         elif status.desired_state == "stopped":
@@ -78,19 +88,26 @@ def health_items(
     """Everything that is wrong, worst first; an empty list means all healthy."""
     items: list[HealthItem] = []
     if not live_connected:
-        items.append(HealthItem("live", "error", "live feed down: figures may be out of date",
-                                "/system"))  # fmt: skip
+        items.append(
+            HealthItem("live", "error", "live feed down: figures may be out of date", "/system")
+        )
     if snapshot is not None:
         items.extend(process_items(snapshot))
         oldest = snapshot.queue.oldest_queued_at
         now = now or datetime.now(UTC)
         if oldest is not None and (now - oldest).total_seconds() > queue_limit_seconds:
-            items.append(HealthItem("queue", "warning", "oldest queued business waiting",
-                                    "/businesses", oldest))  # fmt: skip
+            items.append(
+                HealthItem(
+                    "queue", "warning", "oldest queued business waiting", "/businesses", oldest
+                )
+            )
     for alert in firing:
         if alert.kind in ALERT_ONLY_KINDS:
-            items.append(HealthItem(f"alert:{alert.id}", "error", alert.title, "/alerts",
-                                    alert.since, " ago"))  # fmt: skip
+            items.append(
+                HealthItem(
+                    f"alert:{alert.id}", "error", alert.title, "/alerts", alert.since, " ago"
+                )
+            )
     if firing:
         count = len(firing)
         text = f"{count} alert{'s' if count != 1 else ''} firing"

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard.alerts.loop import AlertLoop
 from dashboard.health.staleness import StalenessClock
+from dashboard.health.summary import get_health_state
 from dashboard.runtime import Runtime
 
 
@@ -33,4 +35,8 @@ async def start_health_tasks(runtime: Runtime) -> HealthTasks:
         tasks.clock = StalenessClock(bus)
         tasks.clock.start()
         runtime.services["staleness_clock"] = tasks.clock
+    loop = AlertLoop(runtime.db, runtime.settings, get_health_state(runtime.services))
+    loop.start()
+    runtime.services["alert_loop"] = loop
+    tasks.others.append(loop)
     return tasks
