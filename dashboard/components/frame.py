@@ -42,6 +42,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/config", "Config"),
     ("/audit", "Audit"),
     ("/reconcile", "Reconcile"),
+    ("/alerts", "Alerts"),
     ("/security", "Security"),
     ("/system", "System"),
 )
