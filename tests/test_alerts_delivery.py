@@ -112,8 +112,12 @@ def settings_for(**extra: Any) -> Settings:
 
 
 def heartbeat(url: str, process: str, at: datetime | None) -> None:
-    sql(url, "update public.automation_status set last_heartbeat_at = %s, state = 'running'"
-        " where process = %s", (at, process))  # fmt: skip
+    sql(
+        url,
+        "update public.automation_status set last_heartbeat_at = %s, state = 'running'"
+        " where process = %s",
+        (at, process),
+    )
 
 
 def only_rules(url: str, *kinds: str) -> None:
@@ -246,8 +250,9 @@ async def test_an_acknowledged_alert_sends_no_reminder_and_a_muted_rule_sends_no
     audit = sql(silent_worker, "select action, details from public.admin_audit_log")
     assert audit[-1]["action"] == "alert_acknowledged"
     # a muted rule: a new silence raises an alert on the page but sends no message
-    await store.mute_rule(backend, "worker_silent", later + timedelta(hours=1),
-                          (None, "ops@example.com"), later)  # fmt: skip
+    await store.mute_rule(
+        backend, "worker_silent", later + timedelta(hours=1), (None, "ops@example.com"), later
+    )
     heartbeat(silent_worker, "identification", None)
     await run(backend, settings, later)
     assert len(inbox.messages) == 1
@@ -278,13 +283,20 @@ async def test_a_restart_between_firing_and_delivery_still_delivers(
 
 def alerts_check(url: str, folder: Path) -> subprocess.CompletedProcess[str]:
     env = e2e.base_env(
-        url, folder, SECRET_KEY=SECRET, SMTP_URL=f"smtp://127.0.0.1:{SMTP_PORT}",
+        url,
+        folder,
+        SECRET_KEY=SECRET,
+        SMTP_URL=f"smtp://127.0.0.1:{SMTP_PORT}",
         ALERT_EMAIL_TO="ops@example.com",
-    )  # fmt: skip
+    )
     return subprocess.run(
         [*e2e.cli_command(), "alerts", "check"],
-        env=env, cwd=folder, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 async def test_two_processes_checking_at_once_send_each_message_once(

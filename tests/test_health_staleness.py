@@ -48,9 +48,13 @@ async def bus_and_clock(app_runtime: Runtime) -> AsyncIterator[tuple[LiveBus[Any
 
 def status(**fields: Any) -> ProcessStatus:
     row: dict[str, Any] = {
-        "process": "implementation", "state": "running", "desired_state": "running",
-        "updated_at": NOW, "is_stale": False, "last_heartbeat_at": NOW,
-    }  # fmt: skip
+        "process": "implementation",
+        "state": "running",
+        "desired_state": "running",
+        "updated_at": NOW,
+        "is_stale": False,
+        "last_heartbeat_at": NOW,
+    }
     row.update(fields)
     return ProcessStatus.model_validate(row)
 
@@ -69,12 +73,20 @@ def test_the_next_crossing_is_the_earliest_fresh_heartbeat_plus_the_stale_limit(
 
 def snapshot_with(statuses: list[ProcessStatus]) -> DashboardSnapshot:
     config = {
-        "identification_enabled": True, "implementation_enabled": True,
-        "outreach_enabled": True, "batch_size": 10, "max_attempts": 3,
-        "stale_after_minutes": 30, "daily_deploy_limit": 100, "heartbeat_stale_seconds": 60,
-        "outreach_sweep_minutes": 5, "bounce_rate_limit": 0.1, "provider_failure_limit": 5,
-        "pace_seconds": 1.0, "updated_at": NOW,
-    }  # fmt: skip
+        "identification_enabled": True,
+        "implementation_enabled": True,
+        "outreach_enabled": True,
+        "batch_size": 10,
+        "max_attempts": 3,
+        "stale_after_minutes": 30,
+        "daily_deploy_limit": 100,
+        "heartbeat_stale_seconds": 60,
+        "outreach_sweep_minutes": 5,
+        "bounce_rate_limit": 0.1,
+        "provider_failure_limit": 5,
+        "pace_seconds": 1.0,
+        "updated_at": NOW,
+    }
     return DashboardSnapshot.model_validate(
         {
             "queue": {"counts": {}, "total": 0},

@@ -20,8 +20,9 @@ admin = admin_session.admin
 
 
 def rule_row(runtime: Runtime, kind: str) -> dict[str, object]:
-    (row,) = sql(runtime.database_url, "select * from admin_private.alert_rules where kind = %s",
-                 (kind,))  # fmt: skip
+    (row,) = sql(
+        runtime.database_url, "select * from admin_private.alert_rules where kind = %s", (kind,)
+    )
     return row
 
 
@@ -65,8 +66,10 @@ async def test_a_good_edit_is_saved_and_audited_with_before_and_after(
     await user.should_see("Saved rule failure_spike", retries=50)
     row = rule_row(app_runtime, "failure_spike")
     assert (float(str(row["threshold"])), row["email_to"]) == (5.0, ["night@example.com"])
-    (entry,) = sql(app_runtime.database_url,
-                   "select * from public.admin_audit_log where action = 'alert_rule_updated'")  # fmt: skip
+    (entry,) = sql(
+        app_runtime.database_url,
+        "select * from public.admin_audit_log where action = 'alert_rule_updated'",
+    )
     assert entry["actor_email"] == admin.email and entry["target"] == "failure_spike"
     assert entry["details"]["before"]["threshold"] == 20
     assert entry["details"]["after"]["threshold"] == 5
@@ -78,9 +81,16 @@ async def firing_alert(runtime: Runtime) -> int:
     await store.list_rules(db)
     async with db.owner() as conn:
         now = datetime.now(UTC)
-        alert = await store.insert_alert(conn, "worker_silent", "implementation",
-                                         "implementation worker silent for 2m", "/system",
-                                         {}, now, now)  # fmt: skip
+        alert = await store.insert_alert(
+            conn,
+            "worker_silent",
+            "implementation",
+            "implementation worker silent for 2m",
+            "/system",
+            {},
+            now,
+            now,
+        )
         alert.status, alert.fired_at, alert.notified = "firing", now, True
         await store.save_alert(conn, alert)
     return alert.id

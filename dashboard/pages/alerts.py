@@ -135,8 +135,9 @@ class RuleForm:
         values: dict[str, Any] = {"enabled": bool(self.enabled.value)}
         for key, _label in NUMBERS:
             values[key] = (self.inputs[key].value or "").strip()
-        values["channels"] = [c for c, box in (("email", self.email), ("webhook", self.webhook))
-                              if box.value]  # fmt: skip
+        values["channels"] = [
+            c for c, box in (("email", self.email), ("webhook", self.webhook)) if box.value
+        ]
         raw = str(self.email_to.value or "")
         values["email_to"] = [a.strip() for a in raw.split(",") if a.strip()]
         return values
@@ -227,8 +228,13 @@ def signed_action(action: str, sig: str) -> None:
                 if (actor := await acting_admin()) is None:
                     return
                 now = _now()
-                await store.mute_rule(get_runtime().db, kind, now + timedelta(hours=hours),
-                                      (actor.id, actor.email), now)  # fmt: skip
+                await store.mute_rule(
+                    get_runtime().db,
+                    kind,
+                    now + timedelta(hours=hours),
+                    (actor.id, actor.email),
+                    now,
+                )
                 ui.notify(f"Muted {kind} for {hours} h", type="info")
 
             ui.label(f"Mute rule {kind} for {hours} hour(s)?")
