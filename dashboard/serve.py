@@ -77,6 +77,9 @@ def demo() -> None:
     _, database_url, server = resolve_database_url(settings)
     prepare_demo(settings, database_url)
     worker = start_worker(settings, database_url)
+    from dashboard.alerts.delivery import destinations
+
+    click.echo(destinations(settings))
     click.echo(f"sign in at http://{settings.host}:{settings.port}/admin")
     # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets the
     # `finally` below stop the worker while the database is still up, then the database.

@@ -116,6 +116,21 @@ async def send_to_folder(settings: Settings, message: OutboxRow) -> None:
     await asyncio.to_thread(write)
 
 
+def destinations(settings: Settings) -> str:
+    """Where alert messages go, in one sentence (the alerts page and `make demo` say it)."""
+    if settings.smtp_url:
+        to = ", ".join(settings.alert_recipients) or "nobody: set ALERT_EMAIL_TO"
+        email = f"email over {settings.smtp_url.split('@')[-1]} to {to}"
+    else:
+        email = f"email written to the folder {outbox_folder(settings)} (SMTP_URL is unset)"
+    if settings.alert_webhook_url:
+        signed = "signed" if settings.alert_webhook_secret else "unsigned: set ALERT_WEBHOOK_SECRET"
+        hook = f"webhook to {settings.alert_webhook_url.split('?')[0]} ({signed})"
+    else:
+        hook = "no webhook (ALERT_WEBHOOK_URL is unset)"
+    return f"Alerts go to: {email}; {hook}."
+
+
 def default_senders(settings: Settings) -> dict[str, Sender]:
     async def email(m: OutboxRow) -> None:
         await send_smtp(settings, m)

@@ -15,7 +15,7 @@ from typing import Any
 
 from nicegui import ui
 
-from dashboard.alerts.delivery import outbox_folder
+from dashboard.alerts.delivery import destinations
 from dashboard.alerts.messages import verify
 from dashboard.alerts.rules import KINDS, SPECS, AlertRule, Kind, RuleEditError, check_edit
 from dashboard.components.frame import frame
@@ -41,18 +41,7 @@ def _now() -> datetime:
 
 
 def destinations_text() -> str:
-    settings = get_runtime().settings
-    if settings.smtp_url:
-        to = ", ".join(settings.alert_recipients) or "nobody: set ALERT_EMAIL_TO"
-        email = f"email over {settings.smtp_url.split('@')[-1]} to {to}"
-    else:
-        email = f"email written to the folder {outbox_folder(settings)} (SMTP_URL is unset)"
-    if settings.alert_webhook_url:
-        signed = "signed" if settings.alert_webhook_secret else "unsigned: set ALERT_WEBHOOK_SECRET"
-        hook = f"webhook to {settings.alert_webhook_url.split('?')[0]} ({signed})"
-    else:
-        hook = "no webhook (ALERT_WEBHOOK_URL is unset)"
-    return f"Alerts go to: {email}; {hook}."
+    return destinations(get_runtime().settings)
 
 
 def badge(text: str, colour: str) -> str:
