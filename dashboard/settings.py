@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     alert_webhook_url: str = ""
     alert_webhook_secret: str = ""
     alert_check_seconds: float = Field(2.0, ge=0.2, le=3600)
+    health_tasks: bool = True
 
     nicegui_redis_url: str | None = None
     cookie_secure: Literal["auto", "always", "never"] = "auto"

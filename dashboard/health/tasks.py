@@ -30,6 +30,8 @@ class HealthTasks:
 
 async def start_health_tasks(runtime: Runtime) -> HealthTasks:
     tasks = HealthTasks()
+    if not runtime.settings.health_tasks:
+        return tasks
     bus = runtime.services.get("live")
     if bus is not None:
         tasks.clock = StalenessClock(bus)
