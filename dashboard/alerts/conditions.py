@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.alerts.rules import AlertRule, Kind
-from dashboard.components.timefmt import format_age
 from dashboard.data.health_reads import HealthFacts
 
 BOUNCE_MIN_SAMPLE = 20
@@ -45,7 +44,7 @@ def _worker_silent(rule: AlertRule, facts: HealthFacts, now: datetime) -> list[C
         if last is None:
             title = f"no {p.process} worker has ever reported"
         else:
-            title = f"{p.process} worker silent for {format_age((now - last).total_seconds())}"
+            title = f"{p.process} worker is silent"
         found.append(
             Condition(
                 "worker_silent",
@@ -89,8 +88,7 @@ def _queue_oldest(rule: AlertRule, facts: HealthFacts, now: datetime) -> list[Co
     oldest, limit = facts.oldest_queued_at, timedelta(hours=rule.threshold)
     if oldest is None or now - oldest <= limit:
         return []
-    waited = format_age((now - oldest).total_seconds())
-    title = f"the oldest queued business has waited {waited}"
+    title = f"the oldest queued business has waited over {rule.threshold:g} h"
     return [
         Condition(
             "queue_oldest",
@@ -134,7 +132,7 @@ def _webhooks_silent(
         start = last or facts.outreach_since
         if not used or start is None or now - start <= limit:
             continue
-        title = f"no {name.title()} webhook for {format_age((now - start).total_seconds())}"
+        title = f"no {name.title()} webhook for over {rule.threshold:g} h"
         found.append(
             Condition(
                 "webhooks_silent",

@@ -240,6 +240,17 @@ def stale_text(status: ProcessStatus) -> str:
     )
 
 
+def stale_html(status: ProcessStatus) -> str:
+    """`stale_text` with the age ticking in the browser."""
+    if status.last_heartbeat_at is None:
+        return escape(stale_text(status))
+    start = f"cliftonsites worker --process {status.process}"
+    return (
+        f"Stale: no heartbeat for {since_html(status.last_heartbeat_at)}."
+        f" The worker may be down: check its log, or start one: {escape(start)}"
+    )
+
+
 class CommandButton(ui.element):
     """A Quasar button with only what a command needs: label, icon, colour and one click
     handler. A `ui.button` also keeps bindable text, icon, colour and enabled state and
@@ -287,7 +298,7 @@ class StatusCard:
             banner = "w-full bg-red-600 text-white rounded px-2 py-1 my-1"
             parts.append(
                 f'<div class="{banner}" data-testid="stale-banner-{escape(status.process)}">'
-                f"{escape(stale_text(status))}</div>"
+                f"{stale_html(status)}</div>"
             )
         if status.desired_state == "paused":
             reason = status.paused_reason or "paused by an admin"
