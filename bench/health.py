@@ -153,7 +153,20 @@ def stale_rounds(url: str, rounds: int, result: Result) -> None:
                 worker.send_signal(signal.SIGSTOP)
                 time.sleep(0.3)
                 crossing = stale_at_ms(url)
-                seen = wait(lambda: driver.execute_script("return window.__stale"), 20, "stale")
+                try:
+                    seen = wait(lambda: driver.execute_script("return window.__stale"), 20, "stale")
+                except RuntimeError:
+                    import httpx
+
+                    progress(
+                        f"in page now: {STALE_TEXT in driver.page_source}; healthz:"
+                        f" {httpx.get(app.base + '/healthz').json().get('workers')}"
+                    )
+                    progress(
+                        "observer alive: "
+                        + str(driver.execute_script("return 'x' + window.__stale"))
+                    )
+                    raise
                 page_ms.append(float(seen) - offset - crossing)
                 wait(
                     lambda b=before: any(s.startswith("[ALERT]") for _, s in inbox.arrivals[b:]),
