@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,7 @@ def stale_rounds(url: str, rounds: int, result: Result) -> None:
         "ALERT_CHECK_SECONDS": "1",
     }
     page_ms: list[float] = []
+    reloads = 0
     smtp_ms: list[float] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
@@ -153,20 +155,21 @@ def stale_rounds(url: str, rounds: int, result: Result) -> None:
                 worker.send_signal(signal.SIGSTOP)
                 time.sleep(0.3)
                 crossing = stale_at_ms(url)
-                try:
-                    seen = wait(lambda: driver.execute_script("return window.__stale"), 20, "stale")
-                except RuntimeError:
-                    import httpx
-
+                seen = wait(
+                    lambda: driver.execute_script(
+                        "return window.__stale === undefined ? 'reloaded' : window.__stale"
+                    ),
+                    20,
+                    "stale",
+                )
+                if seen == "reloaded":  # NiceGUI reloaded the page: the observer went with it
+                    reloads += 1
                     progress(
-                        f"in page now: {STALE_TEXT in driver.page_source}; healthz:"
-                        f" {httpx.get(app.base + '/healthz').json().get('workers')}"
+                        f"round {i + 1}: the page reloaded (load), not measured;"
+                        f" stale shown: {STALE_TEXT in driver.page_source}"
                     )
-                    progress(
-                        "observer alive: "
-                        + str(driver.execute_script("return 'x' + window.__stale"))
-                    )
-                    raise
+                    worker.send_signal(signal.SIGCONT)
+                    continue
                 page_ms.append(float(seen) - offset - crossing)
                 wait(
                     lambda b=before: any(s.startswith("[ALERT]") for _, s in inbox.arrivals[b:]),
@@ -188,9 +191,16 @@ def stale_rounds(url: str, rounds: int, result: Result) -> None:
         worker.terminate()
         worker.wait(timeout=20)
         controller.stop()
-    result.details.update({"stale_page_ms": page_ms, "smtp_ms": smtp_ms})
-    result.add(at_most("worker silence -> stale on open page (worst)", max(page_ms), "ms", 2000))
-    result.add(at_most("condition -> SMTP accepted (worst)", max(smtp_ms), "ms", 5000))
+    result.details.update({"stale_page_ms": page_ms, "smtp_ms": smtp_ms, "reloads": reloads})
+    result.add(plain("rounds lost to a page reload", reloads, "rounds"))
+    worst_page = max(page_ms, default=float("inf"))
+    result.add(at_most("worker silence -> stale on open page (worst)", worst_page, "ms", 2000))
+    if page_ms:
+        result.add(
+            plain("worker silence -> stale on open page (median)", statistics.median(page_ms), "ms")
+        )
+    worst_smtp = max(smtp_ms, default=float("inf"))
+    result.add(at_most("condition -> SMTP accepted (worst)", worst_smtp, "ms", 5000))
 
 
 async def cpu_window(app: AppServer, url: str, n: int, seconds: float) -> float:
