@@ -89,6 +89,6 @@ class AlertLoop:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be away for a moment: try again next time
-                log.exception("alert pass failed")
+            except Exception as exc:  # the database may be away for a moment: try again
+                log.warning("alert pass failed, trying again: %s: %s", type(exc).__name__, exc)
             await asyncio.sleep(self.settings.alert_check_seconds)
