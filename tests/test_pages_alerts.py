@@ -126,3 +126,15 @@ async def test_a_signed_link_still_asks_for_sign_in(user: User, app_runtime: Run
     await user.open(f"/alerts?do=ack:1&sig={sign(secret, 'ack:1')}")
     await user.should_see(marker="email", retries=100)  # the sign-in form
     user.should_not_see("Acknowledge alert #1?")
+
+
+async def test_the_acknowledge_button_acknowledges_and_redraws_this_page(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    alert_id = await firing_alert(app_runtime)
+    await user.open("/alerts")
+    await user.should_see(marker=f"ack-{alert_id}", retries=100)
+    user.find(marker=f"ack-{alert_id}").click()
+    await user.should_see(f"Acknowledged #{alert_id}", retries=50)
+    await user.should_see("acknowledged by", retries=50)
+    user.should_not_see(marker=f"ack-{alert_id}")

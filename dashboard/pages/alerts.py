@@ -9,6 +9,7 @@ and saves nothing (`check_edit` checks every field before anything is written).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
@@ -163,8 +164,8 @@ class RuleForm:
         ui.notify(f"Muted {self.rule.kind} for {hours} h" if hours else "Unmuted", type="info")
 
 
-@ui.refreshable
-async def alerts_list() -> None:
+async def alerts_list(refresh: Callable[[], None]) -> None:
+    """This page's alerts and outbox (redrawn by `refresh`, this page's own refreshable)."""
     db = get_runtime().db
     alerts = await store.recent_alerts(db, 30)
     body = "".join(alert_row(a) for a in alerts) or "<div>No alerts yet.</div>"
@@ -175,7 +176,7 @@ async def alerts_list() -> None:
         if alert.status == "firing" and alert.acked_at is None:
 
             async def ack(alert_id: int = alert.id) -> None:
-                await acknowledge(alert_id)
+                await acknowledge(alert_id, refresh)
 
             ui.button(f"Acknowledge #{alert.id}", on_click=ack).props("dense flat").mark(
                 f"ack-{alert.id}"
@@ -188,12 +189,13 @@ async def alerts_list() -> None:
     )
 
 
-async def acknowledge(alert_id: int) -> None:
+async def acknowledge(alert_id: int, refresh: Callable[[], None] | None = None) -> None:
     if (actor := await acting_admin()) is None:
         return
     done = await store.ack_alert(get_runtime().db, alert_id, (actor.id, actor.email), _now())
     ui.notify(f"Acknowledged #{alert_id}" if done else f"#{alert_id} is not firing any more")
-    alerts_list.refresh()
+    if refresh is not None:
+        refresh()
 
 
 def signed_action(action: str, sig: str) -> None:
@@ -238,8 +240,13 @@ async def alerts_page(do: str | None = None, sig: str | None = None) -> None:
         ui.label(destinations_text()).classes("text-sm").mark("alert-destinations")
         if do:
             signed_action(do, sig or "")
-        await alerts_list()
-        ui.timer(10.0, alerts_list.refresh, immediate=False)
+        listing = ui.refreshable(alerts_list)
+
+        def redraw() -> None:
+            listing.refresh()
+
+        await listing(redraw)
+        ui.timer(10.0, redraw, immediate=False)
         ui.label("Rules").classes("text-lg font-semibold mt-4")
         for rule in await store.list_rules(get_runtime().db):
             RuleForm(rule)
