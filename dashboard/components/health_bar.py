@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from nicegui import background_tasks, ui
+from nicegui import Client, background_tasks, ui
 
 from dashboard.components import live
-from dashboard.components.ticking import since_html, ticker_script
+from dashboard.components.ticking import TICKER_ID, server_ms, since_html, ticker_script
 from dashboard.data.models import DashboardSnapshot
 from dashboard.health.summary import HealthItem, HealthState, get_health_state, health_items
 from dashboard.runtime import get_runtime
@@ -79,7 +79,8 @@ def health_bar(prefix: str) -> None:
     services = get_runtime().services
     state = get_health_state(services)
     bus = live.bus()
-    ui.add_body_html(ticker_script())
+    if TICKER_ID not in Client.shared_head_html:  # once per process, for every page
+        ui.add_head_html(ticker_script(), shared=True)
     held: list[DashboardSnapshot | None] = [_snapshot(getattr(bus, "snapshot", None))]
 
     def connected() -> bool:
@@ -87,6 +88,7 @@ def health_bar(prefix: str) -> None:
 
     block = ui.html(render(held[0], connected(), state, prefix), sanitize=False)
     block.classes("w-full").mark("health-bar").props('role=status aria-label="Health"')
+    block.props(f"data-server-ms={server_ms()}")
 
     def redraw() -> None:
         if client.is_deleted:

@@ -1,12 +1,12 @@
 """Relative times that advance in the browser every second, with no server round trip.
 
 `since_html(at)` renders `<span data-since="<epoch ms>">42s</span>`: the server's text
-is right when it is sent, and the page's one ticker (`ticker_script()`, added once per
-page by the health bar) rewrites every such span each second from its timestamp, in
-the same format as `format_age`. The ticker corrects for the browser's clock with the
-server's time at page load, so a wrong clock on the admin's laptop does not show a
-fresh heartbeat as an hour old. Content that carries only timestamps also changes
-less often, so `Block.show` sends less.
+is right when it is sent, and one shared ticker script (`ticker_script()`, added to
+every page once per process by the health bar) rewrites every such span each second
+from its timestamp, in the same format as `format_age`. It corrects the browser's
+clock by the server's at page load (the health bar's `data-server-ms`), so a wrong
+clock on the admin's laptop does not show a fresh heartbeat as an hour old. Content
+that carries only timestamps also changes less often, so `Block.show` sends less.
 """
 
 from __future__ import annotations
@@ -46,20 +46,25 @@ def since_html(at: datetime | None, now: datetime | None = None, suffix: str = "
 TICKER_JS = """
 (() => {
   if (window.csTicker) return;
-  const skew = %(server_ms)d - Date.now();
+  let skew = null;  // server clock minus this browser's, from the page's data-server-ms
   const pad = (n) => String(n).padStart(2, '0');
   const age = (s) => {
     s = Math.max(0, Math.floor(s));
     if (s < 60) return s + 's';
-    let m = Math.floor(s / 60); const sec = s %% 60;
+    let m = Math.floor(s / 60); const sec = s % 60;
     if (m < 60) return m + 'm ' + pad(sec) + 's';
-    let h = Math.floor(m / 60); m = m %% 60;
+    let h = Math.floor(m / 60); m = m % 60;
     if (h < 48) return h + 'h ' + pad(m) + 'm';
-    const d = Math.floor(h / 24); h = h %% 24;
+    const d = Math.floor(h / 24); h = h % 24;
     return d + 'd ' + h + 'h';
   };
   window.csAge = age;
+  const loaded = Date.now();
   const tick = () => {
+    if (skew === null) {
+      const mark = document.querySelector('[data-server-ms]');
+      skew = mark ? Number(mark.dataset.serverMs) - loaded : 0;
+    }
     const now = Date.now() + skew;
     for (const el of document.querySelectorAll('[data-since]')) {
       const text = age((now - Number(el.dataset.since)) / 1000) + (el.dataset.suffix || '');
@@ -71,7 +76,15 @@ TICKER_JS = """
 """
 
 
-def ticker_script(now: float | None = None) -> str:
-    """The page's ticker, with the server's clock baked in (add it once per page)."""
-    server_ms = int((time.time() if now is None else now) * 1000)
-    return "<script>" + TICKER_JS % {"server_ms": server_ms} + "</script>"
+#: Marks the shared script, so it is added to the app's pages once.
+TICKER_ID = "cs-ticker"
+
+
+def ticker_script() -> str:
+    """The relative-time ticker, the same for every page (added once, shared)."""
+    return f'<script id="{TICKER_ID}">{TICKER_JS}</script>'
+
+
+def server_ms(now: float | None = None) -> int:
+    """The server's clock for `data-server-ms`: the ticker corrects the browser's by it."""
+    return int((time.time() if now is None else now) * 1000)
