@@ -23,6 +23,7 @@ ORDER = (
     "claims",
     "scale",
     "claim_live",
+    "health",
 )
 
 

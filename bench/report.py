@@ -7,7 +7,7 @@ import json
 
 from bench.common import RESULTS
 
-ORDER = ("live_browser", "fanout", "memory", "scale", "claims", "cold_start")
+ORDER = ("live_browser", "fanout", "memory", "scale", "claims", "cold_start", "health")
 
 
 def fmt(value: float | None, unit: str = "") -> str:

@@ -23,6 +23,7 @@ from dashboard.api import (
 from dashboard.api.site_host import SiteHostSplit
 from dashboard.auth.open_pages import start_page_reaper, stop_page_reaper
 from dashboard.edge import install_edge
+from dashboard.health.tasks import start_health_tasks
 from dashboard.live.service import start_live, stop_live
 from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
@@ -42,9 +43,11 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
         outreach_tasks = start_outreach_tasks(runtime)
         await start_live(runtime)
         reaper = start_page_reaper() if with_ui else None
+        health_tasks = await start_health_tasks(runtime)
         try:
             yield
         finally:
+            await health_tasks.stop()
             if reaper is not None:
                 stop_page_reaper()
             await stop_live(runtime)

@@ -101,6 +101,15 @@ def _add_contact_commands() -> None:
 _add_contact_commands()
 
 
+def _add_alert_commands() -> None:
+    from dashboard.alerts.commands import alerts
+
+    cli.add_command(alerts)
+
+
+_add_alert_commands()
+
+
 def main() -> None:
     run(cli)
 

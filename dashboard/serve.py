@@ -88,6 +88,9 @@ def demo() -> None:
     _, database_url, server = resolve_database_url(settings)
     prepare_demo(settings, database_url)
     worker = start_worker(settings, database_url)
+    from dashboard.alerts.delivery import destinations
+
+    click.echo(destinations(settings))
     click.echo(f"sign in at http://{settings.host}:{settings.port}/admin")
     click.echo(f"sites are served at {settings.sites_url}/sites/<uuid>/")
     # uvicorn re-raises SIGTERM once it has shut down; turning it into SystemExit lets the

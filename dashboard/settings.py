@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_password: str | None = None
 
+    smtp_url: str = ""
+    alert_email_from: str = "alerts@cliftonsites.local"
+    alert_email_to: str = ""
+    alert_webhook_url: str = ""
+    alert_webhook_secret: str = ""
+    alert_check_seconds: float = Field(2.0, ge=0.2, le=3600)
+    health_tasks: bool = True
+
     nicegui_redis_url: str | None = None
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     worker_pace_seconds: float = Field(2.0, ge=0, le=3600)
@@ -117,6 +125,18 @@ class Settings(BaseSettings):
     def sites_url(self) -> str:
         """The sites' origin: SITES_BASE_URL, else the app's own address."""
         return self.sites_base_url or self.app_base_url
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// (STARTTLS) or smtps:// (TLS)")
+        return value
+
+    @property
+    def alert_recipients(self) -> list[str]:
+        """ALERT_EMAIL_TO as a list (comma-separated)."""
+        return [a.strip() for a in self.alert_email_to.split(",") if a.strip()]
 
     @property
     def supabase_mode(self) -> bool:

@@ -77,7 +77,15 @@ def test_the_demo_starts_everything_from_nothing_and_stops_cleanly(folder: Path)
 
         wait_until(login_page, 90, "the sign-in page")
         health = httpx.get(base + "/healthz", timeout=5).json()
-        assert health == {"mode": "embedded", "database": "ok", "realtime": "connected"}
+        assert {k: health[k] for k in ("mode", "database", "realtime")} == {
+            "mode": "embedded",
+            "database": "ok",
+            "realtime": "connected",
+        }
+        assert "workers" in health and "alerts" in health
+        alerts_folder = folder / "data" / "alerts-outbox"
+        printed = (folder / "demo.log").read_text(errors="replace")
+        assert f"Alerts go to: email written to the folder {alerts_folder}" in printed
         secrets_file = (folder / "data" / "secrets.env").read_text()
         assert "SECRET_KEY=" in secrets_file and "STRIPE_WEBHOOK_SECRET=whsec_" in secrets_file
 

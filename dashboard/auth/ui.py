@@ -81,8 +81,8 @@ async def _watch_sessions() -> None:
         await asyncio.sleep(max(0.0, _due[0][0] - loop.time()))
         _, order, page = heapq.heappop(_due)  # pages added meanwhile are due later
         client = page()
-        if client is None or client.is_deleted:
-            continue
+        if client is None or client.is_deleted or Client.instances.get(client.id) is not client:
+            continue  # gone (a client NiceGUI no longer holds must not navigate anybody)
         with client:
             try:
                 ended = await page_session(touch=False) is None

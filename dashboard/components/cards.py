@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
+from dashboard.components.ticking import Html, since_html
 from dashboard.components.timefmt import format_age, format_duration, format_time
 from dashboard.data.models import (
     AutomationConfig,
@@ -34,7 +35,7 @@ from dashboard.data.models import (
 )
 
 OnCommand = Callable[[str, str], Awaitable[None]]
-Facts = list[tuple[str, str]]
+Facts = list[tuple[str, str]]  # a value that is `Html` (e.g. a ticking age) is kept as is
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("start", "Start", "play_arrow"),
     ("pause", "Pause", "pause"),
@@ -118,10 +119,14 @@ def facts_html(facts: Facts) -> str:
     """Rows of `name  value` in one two-column grid."""
     cells = "".join(
         f'<span class="text-gray-500">{escape(name)}</span>'
-        f'<span class="font-mono text-right">{escape(value)}</span>'
+        f'<span class="font-mono text-right">{_value(value)}</span>'
         for name, value in facts
     )
     return f'<div class="w-full grid grid-cols-2 gap-x-2">{cells}</div>'
+
+
+def _value(value: str) -> str:
+    return value if isinstance(value, Html) else escape(value)
 
 
 def _count(value: int | None, approximate: bool = False) -> str:
@@ -141,10 +146,16 @@ def queue_facts(queue: QueueStatistics) -> Facts:
         ),
         ("total", _count(queue.total, bool(estimated))),
         ("stale started", _count(queue.stale_started)),
-        ("oldest queued", format_age(queue.oldest_queued_age_seconds)),
+        ("oldest queued", _oldest_queued(queue)),
         ("deployed 1h / 24h", f"{_count(hour.deployed)} / {_count(day.deployed)}"),
         ("claimed 1h / 24h", f"{_count(hour.claimed)} / {_count(day.claimed)}"),
     ]
+
+
+def _oldest_queued(queue: QueueStatistics) -> str:
+    if queue.oldest_queued_at is None:
+        return format_age(queue.oldest_queued_age_seconds)
+    return since_html(queue.oldest_queued_at)
 
 
 class QueueCard:
@@ -212,7 +223,7 @@ def status_facts(status: ProcessStatus, zone: ZoneInfo | None) -> Facts:
     return [
         ("wanted", status.desired_state),
         ("workers", str(status.worker_count)),
-        ("heartbeat age", format_age(status.heartbeat_age_seconds)),
+        ("heartbeat age", since_html(status.last_heartbeat_at)),
         ("last heartbeat", format_time(status.last_heartbeat_at, zone)),
         ("processed / errors", f"{status.processed_count:,} / {status.error_count:,}"),
     ]
@@ -226,6 +237,17 @@ def stale_text(status: ProcessStatus) -> str:
     return (
         f"Stale: no heartbeat for {format_age(status.heartbeat_age_seconds)}."
         f" The worker may be down: check its log, or start one: {start}"
+    )
+
+
+def stale_html(status: ProcessStatus) -> str:
+    """`stale_text` with the age ticking in the browser."""
+    if status.last_heartbeat_at is None:
+        return escape(stale_text(status))
+    start = f"cliftonsites worker --process {status.process}"
+    return (
+        f"Stale: no heartbeat for {since_html(status.last_heartbeat_at)}."
+        f" The worker may be down: check its log, or start one: {escape(start)}"
     )
 
 
@@ -247,8 +269,15 @@ class StatusCard:
     """One process: state badge, stale banner, facts and message (one block), and its
     command buttons (real elements, wrapping in the card itself: no row element)."""
 
-    def __init__(self, status: ProcessStatus, zone: ZoneInfo | None, on_command: OnCommand):
+    def __init__(
+        self,
+        status: ProcessStatus,
+        zone: ZoneInfo | None,
+        on_command: OnCommand,
+        progress: IdentificationProgress | None = None,
+    ):
         self.zone = zone
+        self.progress = progress
         card = ui.card().classes("w-full flex-row flex-wrap items-start gap-1")
         with card.mark(f"status-card-{status.process}") as self.card:
             self.block = Block(self.shared(status), f"status-facts-{status.process}")
@@ -263,11 +292,21 @@ class StatusCard:
                 ).mark(f"cmd-{status.process}-{command}")
 
     def render(self, status: ProcessStatus) -> str:
-        state = badge(status.state, STATE_COLOURS.get(status.state, "grey"))
-        parts = [title(status.process.title(), right=state)]
+        text, colour = status_badge(status, self.progress)
+        parts = [title(status.process.title(), right=badge(text, colour))]
         if status.is_stale:
             banner = "w-full bg-red-600 text-white rounded px-2 py-1 my-1"
-            parts.append(f'<div class="{banner}">{escape(stale_text(status))}</div>')
+            parts.append(
+                f'<div class="{banner}" data-testid="stale-banner-{escape(status.process)}">'
+                f"{stale_html(status)}</div>"
+            )
+        if status.desired_state == "paused":
+            reason = status.paused_reason or "paused by an admin"
+            note = "w-full bg-amber-100 text-amber-900 rounded px-2 py-1 my-1 text-sm"
+            parts.append(
+                f'<div class="{note}" data-testid="paused-reason-{escape(status.process)}">'
+                f"Paused: {escape(reason)}</div>"
+            )
         parts.append(facts_html(status_facts(status, self.zone)))
         if status.message:
             parts.append(f'<div class="text-sm italic">{escape(status.message)}</div>')
@@ -277,8 +316,35 @@ class StatusCard:
         card = f"status-{status.process}"
         return shared_render(card, self.zone, "", status, lambda: self.render(status))
 
-    def show(self, status: ProcessStatus) -> None:
+    def show(self, status: ProcessStatus, progress: IdentificationProgress | None = None) -> None:
+        self.progress = progress
         self.block.show(self.shared(status))
+
+
+def grid_finished(status: ProcessStatus, progress: IdentificationProgress | None) -> bool:
+    """Identification has walked every target: the worker is alive but has nothing to do."""
+    return (
+        status.process == "identification"
+        and progress is not None
+        and progress.total > 0
+        and progress.pending == 0
+        and progress.in_progress == 0
+        and progress.current_target_id is None
+    )
+
+
+def status_badge(status: ProcessStatus, progress: IdentificationProgress | None) -> tuple[str, str]:
+    """The badge text and colour: what the process is really doing, not only its state
+    column (a silent worker's row still says `running`)."""
+    if status.is_stale:
+        return ("no worker" if status.last_heartbeat_at is None else "stale"), "negative"
+    if status.desired_state == "stopped" and status.state not in ("running", "stopping"):
+        return "stopped", "grey"
+    if status.desired_state == "paused" or status.state == "paused":
+        return "paused", "warning"
+    if status.state in ("running", "idle") and grid_finished(status, progress):
+        return "grid finished", "info"
+    return status.state, STATE_COLOURS.get(status.state, "grey")
 
 
 def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:

@@ -30,6 +30,7 @@ from nicegui.events import GenericEventArguments
 
 from dashboard.components import live
 from dashboard.components.errors import report_errors
+from dashboard.components.health_bar import health_bar
 from dashboard.components.timefmt import zone_for
 
 PRODUCT = "CliftonSites Admin"
@@ -41,6 +42,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/config", "Config"),
     ("/audit", "Audit"),
     ("/reconcile", "Reconcile"),
+    ("/alerts", "Alerts"),
     ("/security", "Security"),
     ("/system", "System"),
 )
@@ -184,5 +186,6 @@ def frame(title: str, active: str = "/") -> Iterator[None]:
     # The page's own content column holds banner, title and body: no wrapper element.
     ui.context.client.content.classes("w-full max-w-screen-2xl mx-auto p-8 gap-4")
     live.banner()
+    health_bar(path_prefix())
     ui.label(title).classes("text-2xl font-semibold")
     yield

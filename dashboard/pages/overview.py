@@ -291,9 +291,11 @@ class OverviewCards:
             card = self.status.get(status.process)
             if card is None:
                 with self.top:
-                    self.status[status.process] = cards.StatusCard(status, self.zone, run_command)
+                    self.status[status.process] = cards.StatusCard(
+                        status, self.zone, run_command, snapshot.identification
+                    )
             else:
-                card.show(status)
+                card.show(status, snapshot.identification)
 
 
 @ui.page("/")
