@@ -24,7 +24,11 @@ from dashboard.settings import Settings
 
 def setup_nicegui() -> None:
     from dashboard.auth import guard
+    from dashboard.auth.preferences import ThemeLoader
+    from dashboard.components import theme
 
+    theme.install()
+    app.add_middleware(ThemeLoader)  # added first, so the guard wraps it and runs before
     guard.install(app)
     _register_pages()
 

@@ -94,7 +94,9 @@ async def test_a_server_failure_at_sign_in_says_so_without_its_details(
 ) -> None:
     async with audit_refusing(app_runtime):  # every sign-in writes an audit row
         await password_step(user)
-        await user.should_see("Something went wrong on the server. Try again in a moment.")
+        await user.should_see(
+            "Something went wrong on the server. Try again in a moment.", retries=20
+        )
     user.should_not_see("audit log")  # a visitor who is not signed in learns no internals
     assert COOKIE_NAME not in user.http_client.cookies
     expect_logged_errors(caplog, "the audit log is unavailable")

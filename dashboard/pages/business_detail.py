@@ -220,7 +220,7 @@ def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) 
     if q and q.get("review_reason"):
         # set by a refund, a dispute or a second payment (dashboard/payments)
         with ui.row().classes(
-            "w-full items-center gap-2 px-4 py-2 rounded bg-orange-600 text-white"
+            "w-full items-center gap-2 px-4 py-2 rounded bg-amber-800 text-white"
         ):
             ui.icon("flag")
             ui.label(f"Needs review: {q['review_reason']}").mark("review-reason")
