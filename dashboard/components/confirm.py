@@ -26,7 +26,10 @@ async def ask_code(title: str, impact: str) -> str | None:
                     "Authenticator code",
                     validation={CODE_HINT: lambda v: bool(CODE.match((v or "").strip()))},
                 )
-                .props("autofocus inputmode=numeric maxlength=6 autocomplete=one-time-code")
+                .props(
+                    "autofocus inputmode=numeric maxlength=6 autocomplete=one-time-code"
+                    " data-testid=step-up-code"
+                )
                 .mark("step-up-code")
             )
 
