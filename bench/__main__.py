@@ -14,7 +14,7 @@ import traceback
 
 from bench.common import ROOT, Result, progress, table, write
 
-ORDER = ("cold_start", "live_browser", "fanout", "memory", "claims", "scale")
+ORDER = ("cold_start", "live_browser", "fanout", "memory", "claims", "scale", "page_weight")
 
 
 def selected(argv: list[str]) -> list[str]:

@@ -350,11 +350,25 @@ def clipped(driver: Any, selector: str) -> list[str]:
 
 
 def choose_theme(driver: Any, label: str) -> None:
+    """Click the header's theme button (found again if the header was redrawn meanwhile)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    driver.find_element(
-        By.XPATH, f"//*[@role='group'][@aria-label='Theme']/button[normalize-space()='{label}']"
-    ).click()
+    path = f"//*[@role='group'][@aria-label='Theme']/button[normalize-space()='{label}']"
+
+    def chosen() -> bool:
+        """Pressed once the server has stored it; clicked (again) until then (idempotent)."""
+        try:
+            button = driver.find_element(By.XPATH, path)
+            if button.get_attribute("aria-pressed") == "true":
+                return True
+            button.click()
+        except StaleElementReferenceException:
+            pass
+        time.sleep(0.5)
+        return False
+
+    e2e.wait_until(chosen, 15, f"the {label} theme to be chosen")
 
 
 def test_the_theme_follows_the_browser_until_chosen_then_follows_the_admin_to_another_browser(
@@ -370,7 +384,7 @@ def test_the_theme_follows_the_browser_until_chosen_then_follows_the_admin_to_an
     access.emulate(first, access.DESKTOP, "light")
     e2e.wait_until(lambda: not access.is_dark(first), 5, "auto to follow the light scheme")
     choose_theme(first, "Dark")
-    e2e.wait_until(lambda: access.is_dark(first), 5, "dark mode once chosen")
+    e2e.wait_until(lambda: access.is_dark(first), 10, "dark mode once chosen")
     stored = e2e.sql(
         db,
         "select p.theme from admin_private.admin_preferences p"

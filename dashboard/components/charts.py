@@ -31,13 +31,17 @@ FUNNEL_STAGES = (
     ("claimed", "Paid"),
 )
 _AXIS = {"gridcolor": "#e5e7eb", "zerolinecolor": "#e5e7eb", "automargin": True}
+#: Transparent panels, so a chart takes the card's colour in light and dark mode (its
+#: text and grid lines follow the theme through dashboard/assets/app.css).
 _LAYOUT: dict[str, Any] = {
     "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
     "height": 300,
     "legend": {"orientation": "h", "y": -0.2},
-    "paper_bgcolor": "white",
-    "plot_bgcolor": "white",
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
 }
+#: No toolbar: on a phone it covered the chart titles, and nothing here needs zoom tools.
+_CONFIG = {"displaylogo": False, "displayModeBar": False}
 
 
 def _figure(data: list[dict[str, Any]], title: str, x_title: str | None = None) -> Figure:
@@ -47,7 +51,7 @@ def _figure(data: list[dict[str, Any]], title: str, x_title: str | None = None) 
         "xaxis": {**_AXIS, "title": {"text": x_title}} if x_title else dict(_AXIS),
         "yaxis": dict(_AXIS),
     }
-    return {"data": data, "layout": layout, "config": {"displaylogo": False}}
+    return {"data": data, "layout": layout, "config": dict(_CONFIG)}
 
 
 def shared_figure(figure: Figure) -> ObservableDict:

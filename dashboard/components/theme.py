@@ -26,6 +26,7 @@ ASSETS_PATH = "/assets"
 ASSET_MAX_AGE = 365 * 24 * 3600
 LANGUAGE: Final = "en-GB"
 FAVICON = ASSETS / "favicon.svg"
+CHARTS = ASSETS / "plotly"
 #: Quasar's brand colours, each with white text at 4.5:1 or more (WCAG AA).
 PALETTE = {
     "primary": "#1d4ed8",
@@ -41,9 +42,26 @@ PALETTE = {
 
 
 def install() -> None:
-    """Serve `assets/` and set the palette (once, before `ui.run*`)."""
+    """Serve `assets/` and set the palette (once, before `ui.run*`); `ui.plotly` gets the
+    small, lazily loaded chart bundle (`use_small_chart_bundle`)."""
     app.add_static_files(ASSETS_PATH, ASSETS, max_cache_age=ASSET_MAX_AGE)
     app.colors(**PALETTE)
+    use_small_chart_bundle()
+
+
+def use_small_chart_bundle() -> None:
+    """Point NiceGUI's "nicegui-plotly" module at `assets/plotly/`: a stand-in that loads
+    plotly.js (built with only the bar, funnel and heatmap traces we draw: 390 KB
+    compressed instead of 1.35 MB) when a chart first nears the screen.
+
+    NiceGUI serves the folder under its versioned `/_nicegui/<version>/esm/` path with its
+    own cache headers; the module key (and so the URL) stays NiceGUI's."""
+    import nicegui.elements.plotly  # noqa: F401  (registers the module)
+    from nicegui.dependencies import esm_modules
+
+    for module in esm_modules.values():
+        if module.name == "nicegui-plotly":
+            module.path = CHARTS
 
 
 @cache
