@@ -2,7 +2,7 @@
 and dark, with axe-core's critical and serious findings per page: the look a person
 gets, for a human to look at (not a benchmark with goals; not in `make bench`).
 
-Usage: python -m bench.screens [--out FOLDER] [--port N]
+Usage: python -m bench.screens [--out FOLDER] [--port N] [--sign-in-steps]
        (default folder .data/screens; PostgreSQL from DATABASE_ADMIN_URL or the
        bench's embedded server)
 """
@@ -81,6 +81,46 @@ def shoot(driver: Any, base: str, paths: list[str], out: Path, prefix: str) -> N
                 progress(f"{file.name}: {', '.join(found) if found else 'axe clean'}")
 
 
+def shoot_sign_in_steps(driver: Any, base: str, url: str, out: Path) -> None:
+    """The setup and second-step pages (a new admin per width and theme: each setup
+    page load starts a fresh enrolment)."""
+    import pyotp
+
+    from dashboard.auth.admins import create_admin
+    from tests import e2e_support as e2e
+
+    for width_name, (w, h, mobile) in WIDTHS.items():
+        for theme in THEMES:
+            emulate(driver, w, h, mobile, theme)
+            email = f"screens-{width_name}-{theme}-{int(time.time())}@cliftonsites.test"
+            create_admin(url, email, e2e.PASSWORD)
+            driver.delete_all_cookies()
+            driver.get(base + "/login")
+            settle(driver)
+            e2e.type_into(driver, "email", email)
+            e2e.type_into(driver, "password", e2e.PASSWORD)
+            e2e.click(driver, "sign-in")
+            e2e.wait_for_path(driver, "/admin/setup-mfa")
+            settle(driver)
+            driver.save_screenshot(str(out / f"setup-mfa-{width_name}-{theme}.png"))
+            secret = e2e.wait_for_element(driver, "secret").text.replace(" ", "")
+            e2e.type_into(driver, "code", pyotp.TOTP(secret).now())
+            e2e.click(driver, "verify")
+            e2e.wait_for_element(driver, "recovery-codes")
+            settle(driver)
+            driver.save_screenshot(str(out / f"setup-mfa-codes-{width_name}-{theme}.png"))
+            driver.delete_all_cookies()
+            driver.get(base + "/login")
+            settle(driver)
+            e2e.type_into(driver, "email", email)
+            e2e.type_into(driver, "password", e2e.PASSWORD)
+            e2e.click(driver, "sign-in")
+            e2e.wait_for_path(driver, "/admin/mfa")
+            settle(driver)
+            driver.save_screenshot(str(out / f"mfa-{width_name}-{theme}.png"))
+            progress(f"sign-in steps {width_name} {theme}: {serious(driver) or 'axe clean'}")
+
+
 def main() -> None:
     out = Path(option("--out", str(ROOT / ".data" / "screens")))
     out.mkdir(parents=True, exist_ok=True)
@@ -93,6 +133,9 @@ def main() -> None:
         driver = start_chrome(profile)
         try:
             shoot(driver, base, ["/login"], out, "")
+            if "--sign-in-steps" in sys.argv:
+                shoot_sign_in_steps(driver, base, url, out)
+                driver.delete_all_cookies()
             ticket, _ = sign_in_ticket(url)
             driver.get(f"{base}/auth/complete?ticket={ticket}")
             settle(driver)

@@ -129,7 +129,7 @@ def nav_html(active: str, prefix: str, label: str = "Pages", classes: str = "") 
 
 
 def _time_button(mode: str, label: str, chosen: bool) -> str:
-    colours = "bg-secondary text-white" if chosen else "bg-white text-primary"
+    colours = "cs-toggle-on" if chosen else "cs-toggle"
     return (
         f'<button type="button" data-action="time:{mode}" aria-pressed="{str(chosen).lower()}"'
         f' class="px-2 py-0.5 {colours}">{escape(label)}</button>'
@@ -137,7 +137,7 @@ def _time_button(mode: str, label: str, chosen: bool) -> str:
 
 
 def _theme_button(choice: Theme, chosen: bool) -> str:
-    colours = "bg-secondary text-white" if chosen else "bg-white text-primary"
+    colours = "cs-toggle-on" if chosen else "cs-toggle"
     return (
         f'<button type="button" data-action="theme:{choice}" aria-pressed="{str(chosen).lower()}"'
         f' class="px-2 py-0.5 {colours}">{escape(THEME_LABELS[choice])}</button>'
