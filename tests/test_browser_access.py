@@ -8,7 +8,8 @@ headless Chromium against a real `cliftonsites serve` and a seeded database.
 - At 390x844 the header is at most 64 px, nothing needs sideways scrolling, the MFA
   setup card fits with the secret and recovery codes whole.
 - The theme an admin picks is stored with them and follows them to a second browser.
-- An unknown page is a 404 inside the frame with a way back.
+- An unknown page is a 404 inside the frame with a way back; a page that loses its
+  connection says so and greys what it shows until it is back.
 """
 
 from __future__ import annotations
@@ -423,3 +424,32 @@ def test_an_unknown_page_is_a_404_inside_the_frame_with_a_way_back(
     assert "Back to the overview" in answer.text
     back.click()
     settled(driver, "Overview")
+
+
+def test_a_page_that_loses_its_connection_says_so_and_greys_its_numbers_until_back(
+    signed_in: tuple[e2e.Browser, str], app: e2e.AppServer
+) -> None:
+    driver = signed_in[0].driver
+    access.emulate(driver, access.DESKTOP, "light")
+    driver.get(app.url("/"))
+    settled(driver, "Overview")
+    opacity = (
+        "return getComputedStyle(document.querySelector("
+        "'.nicegui-content > *:not([role=status])')).opacity"
+    )
+    assert float(driver.execute_script(opacity)) == 1.0
+    offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+    driver.execute_script("window.socket.io.engine.close()")  # what a dropped link does
+    e2e.wait_for_element(driver, "offline-note", 10)
+    e2e.wait_for_text(driver, "Offline: reconnecting. What you see may be out of date.")
+    assert float(driver.execute_script(opacity)) < 1.0, "the stale numbers are greyed"
+    online = {**offline, "offline": False}
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", online)
+    e2e.wait_until(
+        lambda: not driver.execute_script("return document.body.classList.contains('cs-offline')"),
+        20,
+        "the page to be live again",
+    )
+    assert float(driver.execute_script(opacity)) == 1.0
