@@ -453,3 +453,40 @@ def test_a_page_that_loses_its_connection_says_so_and_greys_its_numbers_until_ba
         "the page to be live again",
     )
     assert float(driver.execute_script(opacity)) == 1.0
+
+
+def test_the_chart_library_loads_only_when_a_chart_comes_into_view_and_then_draws(
+    signed_in: tuple[e2e.Browser, str], app: e2e.AppServer
+) -> None:
+    driver = signed_in[0].driver
+    access.emulate(driver, (1440, 600, False), "light")  # the charts below the first screen
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    driver.get(app.url("/"))
+    settled(driver, "Overview")
+    fetched = (
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('plotly-charts')).length"
+    )
+    assert driver.execute_script(fetched) == 0, "no chart library before a chart is in view"
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    for y in range(0, height, 300):  # scroll down the page as a person would
+        driver.execute_script("window.scrollTo(0, arguments[0])", y)
+        time.sleep(0.05)
+    e2e.wait_until(
+        lambda: driver.execute_script(
+            "return document.querySelectorAll('.js-plotly-plot .main-svg').length"
+        ),
+        20,
+        "the charts to be drawn",
+    )
+    assert driver.execute_script(fetched) == 1
+    assert script_errors(driver) == []
+    access.emulate(driver, access.DESKTOP, "light")
+
+
+def script_errors(driver: Any) -> list[str]:
+    return [
+        str(entry["message"])
+        for entry in driver.get_log("browser")
+        if entry.get("level") == "SEVERE" and "favicon" not in str(entry["message"])
+    ]

@@ -10,6 +10,7 @@ cd "$work"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --silent plotly.js@3.7.0 esbuild@0.28.2
 cp "$here/charts-entry.js" entry.js
-node_modules/.bin/esbuild entry.js --bundle --minify --format=esm --log-level=warning \
+node_modules/.bin/esbuild entry.js --bundle --minify --format=esm --define:global=globalThis \
+  --log-level=warning \
   --outfile="$here/plotly-charts.min.js"
 rm -f "$here/plotly-charts.min.css"
