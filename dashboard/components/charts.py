@@ -36,7 +36,7 @@ _AXIS = {"gridcolor": "#e5e7eb", "zerolinecolor": "#e5e7eb", "automargin": True}
 _LAYOUT: dict[str, Any] = {
     "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
     "height": 300,
-    "legend": {"orientation": "h", "y": -0.2},
+    "legend": {"orientation": "h", "y": -0.35},
     "paper_bgcolor": "rgba(0,0,0,0)",
     "plot_bgcolor": "rgba(0,0,0,0)",
 }
@@ -150,5 +150,8 @@ def heatmap_figure(targets: Sequence[Mapping[str, Any]]) -> Figure:
         "colorscale": [[0, "#9ca3af"], [0.33, "#e5e7eb"], [0.66, "#f59e0b"], [1, "#16a34a"]],
         "showscale": False,
     }
-    title = "Target grid (grey skipped · light pending · amber current · green done)"
-    return _figure([heatmap], title)
+    # Two short lines: on a phone one long title line was cut at the screen's edge.
+    title = "Target grid<br><sub>grey skipped · light pending · amber current · green done</sub>"
+    figure = _figure([heatmap], title)
+    figure["layout"]["margin"] = {**_LAYOUT["margin"], "t": 60}
+    return figure
