@@ -24,6 +24,7 @@ ORDER = (
     "scale",
     "claim_live",
     "health",
+    "page_weight",
 )
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from nicegui import ui
 from nicegui.storage import Storage
+from starlette.middleware.gzip import GZipMiddleware
 
 from dashboard.api import (
     admin,
@@ -22,6 +23,7 @@ from dashboard.api import (
 )
 from dashboard.api.site_host import SiteHostSplit
 from dashboard.auth.open_pages import start_page_reaper, stop_page_reaper
+from dashboard.components import theme
 from dashboard.edge import install_edge
 from dashboard.health.tasks import start_health_tasks
 from dashboard.live.service import start_live, stop_live
@@ -29,6 +31,9 @@ from dashboard.outreach.background import start_outreach_tasks
 from dashboard.runtime import close_runtime, open_runtime
 from dashboard.settings import Settings, load_settings
 from dashboard.web import setup_nicegui, storage_cookie_flags
+
+#: Responses smaller than this go out as they are (compressing them saves nothing).
+GZIP_MINIMUM_BYTES = 500
 
 
 def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> FastAPI:
@@ -67,6 +72,9 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
     app.add_middleware(
         SiteHostSplit, sites_base_url=settings.sites_base_url, app_base_url=settings.app_base_url
     )
+    # Compression for every response (pages, NiceGUI's scripts, the API), as its own
+    # middleware; NiceGUI's own is off below so nothing is compressed twice.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     if not with_ui:
         return app
     if settings.nicegui_redis_url:
@@ -80,5 +88,8 @@ def create_app(settings: Settings | None = None, *, with_ui: bool = True) -> Fas
         storage_secret=settings.secret_key,
         session_middleware_kwargs=storage_cookie_flags(settings),
         show_welcome_message=False,
+        favicon=theme.FAVICON,
+        language=theme.LANGUAGE,
+        gzip_middleware_factory=None,
     )
     return app

@@ -29,7 +29,11 @@ def setup_nicegui() -> None:
     from nicegui import core
 
     from dashboard.auth import guard, sockets
+    from dashboard.auth.preferences import ThemeLoader
+    from dashboard.components import theme
 
+    theme.install()
+    app.add_middleware(ThemeLoader)  # added first, so the guard wraps it and runs before
     guard.install(app)
     sockets.install(core.sio)  # socket messages count only from the page's own socket
     _register_pages()

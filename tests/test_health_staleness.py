@@ -101,16 +101,16 @@ def snapshot_with(statuses: list[ProcessStatus]) -> DashboardSnapshot:
 
 
 def test_a_silent_worker_badge_says_stale_not_running() -> None:
-    assert status_badge(status(is_stale=True), None) == ("stale", "negative")
+    assert status_badge(status(is_stale=True), None) == ("stale", "failed")  # red
     assert status_badge(status(is_stale=True, last_heartbeat_at=None), None)[0] == "no worker"
-    assert status_badge(status(), None) == ("running", "positive")
+    assert status_badge(status(), None) == ("running", "running")
 
 
 def test_a_finished_grid_shows_its_own_badge_and_a_pause_shows_paused() -> None:
     done = IdentificationProgress(total=4, done=4)
     ident = status(process="identification")
     assert grid_finished(ident, done)
-    assert status_badge(ident, done) == ("grid finished", "info")
+    assert status_badge(ident, done) == ("grid finished", "completed")  # green
     assert not grid_finished(ident, IdentificationProgress(total=4, done=3, pending=1))
     assert status_badge(status(desired_state="paused", state="paused"), None)[0] == "paused"
 

@@ -170,11 +170,13 @@ def test_with_nicegui_redis_url_a_preference_saved_on_one_instance_is_seen_on_th
     driver.get(a.url("/"))
     e2e.wait_for_text(driver, "Queue")
     assert not is_dark(driver)
-    driver.find_element(By.XPATH, "//*[@role='switch'][contains(., 'Dark')]").click()
+    driver.find_element(
+        By.XPATH, "//*[@role='group'][@aria-label='Theme']/button[normalize-space()='Dark']"
+    ).click()
     e2e.wait_until(lambda: is_dark(driver), 5, "dark mode on instance A")
     driver.get(b.url("/"))
     e2e.wait_for_text(driver, "Queue")
-    e2e.wait_until(lambda: is_dark(driver), 5, "instance B to show A's dark mode from Redis")
+    e2e.wait_until(lambda: is_dark(driver), 5, "instance B to show A's theme")
 
 
 def is_dark(driver: object) -> bool:

@@ -396,7 +396,7 @@ async def test_a_new_run_joins_the_latest_runs_and_its_status_changes_in_place(
     assert user.find(marker="runs-list").elements == {box}  # the same block, updated
     (row,) = lines_of(box, "run-row")
     assert row.startswith("#1 implementation succeeded")
-    assert '<span class="q-badge flex inline items-center bg-positive">succeeded' in box.content
+    assert 'class="status-badge tone-success" data-tone="success">succeeded' in box.content
 
 
 def test_estimated_counts_are_marked_and_unknown_claims_show_a_dash() -> None:

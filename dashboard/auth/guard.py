@@ -29,6 +29,8 @@ from dashboard.auth.sessions import ABSOLUTE_TIMEOUT, AdminSession
 from dashboard.runtime import get_runtime
 
 PUBLIC_PATHS = frozenset({"/login", "/auth/complete", "/logout", "/favicon.ico"})
+#: NiceGUI's files and the app's assets (CSS, logo): the sign-in pages need them too.
+OPEN_PREFIXES = ("/_nicegui", "/assets/")
 STEP_PATHS = frozenset({"/mfa", "/setup-mfa"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -70,7 +72,7 @@ class AdminGuard:
 
     async def _check(self, scope: Scope, conn: HTTPConnection) -> Response | None:
         path = relative_path(scope)
-        if path.startswith("/_nicegui") or (path in PUBLIC_PATHS and path != "/login"):
+        if path.startswith(OPEN_PREFIXES) or (path in PUBLIC_PATHS and path != "/login"):
             return None
         session = await get_auth().current(conn.cookies.get(COOKIE_NAME))
         scope.setdefault("state", {})["admin_session"] = session

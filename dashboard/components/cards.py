@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
+from dashboard.components.status import badge as palette_badge
+from dashboard.components.status import level_classes
 from dashboard.components.ticking import Html, since_html
 from dashboard.components.timefmt import format_age, format_duration, format_time
 from dashboard.data.models import (
@@ -44,22 +46,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("stop", "Stop", "stop"),
     ("reset_stale", "Reset stale", "restart_alt"),
 )
-STATE_COLOURS = {
-    "running": "positive",
-    "idle": "info",
-    "paused": "warning",
-    "stopping": "warning",
-    "error": "negative",
-    "offline": "grey",
-}
-RUN_COLOURS = {"succeeded": "positive", "failed": "negative", "running": "info"}
-LEVEL_CLASSES = {
-    "debug": "text-gray-500",
-    "info": "",
-    "warning": "text-amber-600",
-    "error": "text-red-600 font-semibold",
-}
-LOG_LINE = "log-line w-full font-mono text-sm whitespace-pre-wrap break-all"
+LOG_LINE = "log-line w-full font-mono text-sm whitespace-pre-wrap break-words"
 
 
 #: A display-only card is its html block itself, styled as a Quasar card (one element,
@@ -111,8 +98,9 @@ def title(text: str, link: tuple[str, str] | None = None, right: str = "") -> st
     return f'<div class="w-full flex items-center justify-between">{head}{right}</div>'
 
 
-def badge(text: str, colour: str) -> str:
-    return f'<span class="q-badge flex inline items-center bg-{colour}">{escape(text)}</span>'
+def badge(word: str) -> str:
+    """A state word as a badge of the one status palette (`components/status.py`)."""
+    return palette_badge(word)
 
 
 def facts_html(facts: Facts) -> str:
@@ -292,8 +280,8 @@ class StatusCard:
                 ).mark(f"cmd-{status.process}-{command}")
 
     def render(self, status: ProcessStatus) -> str:
-        text, colour = status_badge(status, self.progress)
-        parts = [title(status.process.title(), right=badge(text, colour))]
+        label, word = status_badge(status, self.progress)
+        parts = [title(status.process.title(), right=palette_badge(word, label))]
         if status.is_stale:
             banner = "w-full bg-red-600 text-white rounded px-2 py-1 my-1"
             parts.append(
@@ -334,17 +322,18 @@ def grid_finished(status: ProcessStatus, progress: IdentificationProgress | None
 
 
 def status_badge(status: ProcessStatus, progress: IdentificationProgress | None) -> tuple[str, str]:
-    """The badge text and colour: what the process is really doing, not only its state
-    column (a silent worker's row still says `running`)."""
+    """The badge's label and the state word whose tone colours it: what the process is
+    really doing, not only its state column (a silent worker's row still says
+    `running`)."""
     if status.is_stale:
-        return ("no worker" if status.last_heartbeat_at is None else "stale"), "negative"
+        return ("no worker" if status.last_heartbeat_at is None else "stale"), "failed"
     if status.desired_state == "stopped" and status.state not in ("running", "stopping"):
-        return "stopped", "grey"
+        return "stopped", "stopped"
     if status.desired_state == "paused" or status.state == "paused":
-        return "paused", "warning"
+        return "paused", "paused"
     if status.state in ("running", "idle") and grid_finished(status, progress):
-        return "grid finished", "info"
-    return status.state, STATE_COLOURS.get(status.state, "grey")
+        return "grid finished", "completed"
+    return status.state, status.state
 
 
 def config_facts(config: AutomationConfig, zone: ZoneInfo | None) -> Facts:
@@ -387,7 +376,7 @@ def run_row(run: AutomationRun, zone: ZoneInfo | None, prefix: str) -> str:
     cells = [
         f'<a class="nicegui-link" href="{escape(f"{prefix}/runs?run={run.id}")}">#{run.id}</a>',
         f"<span>{escape(run.process)}</span>",
-        badge(run.status, RUN_COLOURS.get(run.status, "grey")),
+        badge(run.status),
         f"<span>{escape(_run_counts(run))}</span>",
         f"<span>{escape(format_duration(run.started_at, run.finished_at))}</span>",
         f'<span class="text-gray-500">{escape(format_time(run.started_at, zone))}</span>',
@@ -398,7 +387,7 @@ def run_row(run: AutomationRun, zone: ZoneInfo | None, prefix: str) -> str:
 def log_row(line: AutomationLog, zone: ZoneInfo | None) -> str:
     """One line, coloured by level: its time (and zone), process, level and message."""
     text = f"{format_time(line.created_at, zone)}  {line.process}  {line.level.upper()}"
-    classes = f"{LOG_LINE} {LEVEL_CLASSES[line.level]}".strip()
+    classes = f"{LOG_LINE} {level_classes(line.level)}".strip()
     return f'<div class="{classes}">{escape(f"{text}  {line.message}")}</div>'
 
 

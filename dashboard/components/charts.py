@@ -32,13 +32,17 @@ FUNNEL_STAGES = (
     ("claimed", "Paid"),
 )
 _AXIS = {"gridcolor": "#e5e7eb", "zerolinecolor": "#e5e7eb", "automargin": True}
+#: Transparent panels, so a chart takes the card's colour in light and dark mode (its
+#: text and grid lines follow the theme through dashboard/assets/app.css).
 _LAYOUT: dict[str, Any] = {
     "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
     "height": 300,
-    "legend": {"orientation": "h", "y": -0.2},
-    "paper_bgcolor": "white",
-    "plot_bgcolor": "white",
+    "legend": {"orientation": "h", "y": -0.35},
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
 }
+#: No toolbar: on a phone it covered the chart titles, and nothing here needs zoom tools.
+_CONFIG = {"displaylogo": False, "displayModeBar": False}
 
 
 def plot_text(value: object) -> str:
@@ -56,7 +60,7 @@ def _figure(data: list[dict[str, Any]], title: str, x_title: str | None = None) 
         "xaxis": {**_AXIS, "title": {"text": plot_text(x_title)}} if x_title else dict(_AXIS),
         "yaxis": dict(_AXIS),
     }
-    return {"data": data, "layout": layout, "config": {"displaylogo": False}}
+    return {"data": data, "layout": layout, "config": dict(_CONFIG)}
 
 
 def shared_figure(figure: Figure) -> ObservableDict:
@@ -156,5 +160,8 @@ def heatmap_figure(targets: Sequence[Mapping[str, Any]]) -> Figure:
         "colorscale": [[0, "#9ca3af"], [0.33, "#e5e7eb"], [0.66, "#f59e0b"], [1, "#16a34a"]],
         "showscale": False,
     }
-    title = "Target grid (grey skipped · light pending · amber current · green done)"
-    return _figure([heatmap], title)
+    # Two short lines: on a phone one long title line was cut at the screen's edge.
+    title = "Target grid<br><sub>grey skipped · light pending · amber current · green done</sub>"
+    figure = _figure([heatmap], title)
+    figure["layout"]["margin"] = {**_LAYOUT["margin"], "t": 60}
+    return figure

@@ -1,18 +1,22 @@
-"""The shared page layout: a header with the product name, the navigation, the time
-zone toggle, dark mode and logout, the live bus's reconnecting banner, and a body
-column that every page fills.
+"""The shared page layout: a header with the logo and product name, the navigation, the
+time zone toggle, the theme choice and logout, the live bus's reconnecting banner, and
+a body column (with the page's one `h1`) that every page fills.
 
     with frame("Logs"):
         ...page body...
 
-Dark mode and the time zone choice persist per admin in `app.storage.user`.
+The time zone choice persists per admin in `app.storage.user`; the theme (auto, light,
+dark) is stored with the admin on the server (`dashboard.auth.preferences`), so it
+follows them to every browser; `auto` follows the browser's `prefers-color-scheme`.
 
 The header is light on purpose: every open page holds it, and each NiceGUI element
-costs a page about 4.5 KB of server memory. The product name, the navigation links,
-the time zone toggle and the dark-mode switch are ONE escaped `ui.html` block with a
-single click listener (its buttons carry `data-action`); only the logout button (and
-the dark-mode element that styles the page) are elements of their own. The links
-are plain HTML, so they carry the mount prefix (`/admin`) themselves.
+costs a page about 4.5 KB of server memory. The skip link, logo, navigation links, time
+zone toggle and theme choice are ONE escaped `ui.html` block with a single click
+listener (its buttons carry `data-action`); only the logout button (and the dark-mode
+element that styles the page) are elements of their own. The links are plain HTML, so
+they carry the mount prefix (`/admin`) themselves. At phone width (below 768 px) the
+navigation and the toggles fold into a `Menu` (an HTML `<details>`: no script, and
+Enter or Space opens it), so the header stays one row of at most 64 px.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from zoneinfo import ZoneInfo
 from nicegui import app, ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.components import live
+from dashboard.auth.preferences import THEMES, Theme, dark_value, page_theme, save_page_theme
+from dashboard.components import live, theme
 from dashboard.components.errors import report_errors
 from dashboard.components.health_bar import health_bar
 from dashboard.components.timefmt import zone_for
@@ -47,6 +52,10 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/system", "System"),
 )
 TIME_MODES: tuple[tuple[str, str], ...] = (("utc", "UTC"), ("browser", "Browser time"))
+THEME_LABELS: dict[Theme, str] = {"auto": "Auto", "light": "Light", "dark": "Dark"}
+WIDE_CLASSES = "cs-wide grow items-center gap-x-4 gap-y-1 flex-wrap"
+#: Where the skip link goes: the page's title, first thing of its main content.
+MAIN_ID = "main-content"
 #: Sends the `data-action` of the clicked header control (if any) to the server.
 PICK_ACTION = (
     "(e) => { const t = e.target.closest('[data-action]'); if (t) emit(t.dataset.action); }"
@@ -103,70 +112,108 @@ def _link(path: str, label: str, prefix: str, active: bool) -> str:
     return f'<a {marks} href="{escape(prefix + path)}">{escape(label)}</a>'
 
 
-def nav_html(active: str, prefix: str) -> str:
-    """The product name and one link per page; the current page's link is marked."""
-    links = "".join(_link(path, label, prefix, path == active) for path, label in NAV)
-    name = f'<span class="text-lg font-bold whitespace-nowrap">{escape(PRODUCT)}</span>'
-    nav = f'<nav class="flex flex-wrap items-center gap-x-3" aria-label="Pages">{links}</nav>'
-    return f"{name}{nav}"
+def brand_html(prefix: str) -> str:
+    """Skip link, logo and product name (linking to the overview)."""
+    skip = f'<a class="skip-link" href="#{MAIN_ID}">Skip to content</a>'
+    logo = f'<img src="{escape(theme.asset_url("logo.svg", prefix))}" alt="" class="w-7 h-7">'
+    name = (
+        '<span class="text-lg font-bold whitespace-nowrap">CliftonSites'
+        '<span class="cs-wide-name"> Admin</span></span>'
+    )
+    home = f'<a class="flex items-center gap-2 no-underline" href="{escape(prefix or "/")}"'
+    return f'{skip}{home} aria-label="{escape(PRODUCT)}: overview">{logo}{name}</a>'
+
+
+def nav_html(active: str, prefix: str, label: str = "Pages", classes: str = "") -> str:
+    """One link per page; the current page's link is marked."""
+    links = "".join(_link(path, name, prefix, path == active) for path, name in NAV)
+    return f'<nav class="flex items-center gap-x-3 {classes}" aria-label="{label}">{links}</nav>'
 
 
 def _time_button(mode: str, label: str, chosen: bool) -> str:
-    colours = "bg-secondary text-white" if chosen else "bg-white text-primary"
+    colours = "cs-toggle-on" if chosen else "cs-toggle"
     return (
         f'<button type="button" data-action="time:{mode}" aria-pressed="{str(chosen).lower()}"'
         f' class="px-2 py-0.5 {colours}">{escape(label)}</button>'
     )
 
 
-def _dark_switch(dark: bool) -> str:
-    track = "bg-white/70" if dark else "bg-white/40"
-    knob = "translate-x-4" if dark else "translate-x-0"
+def _theme_button(choice: Theme, chosen: bool) -> str:
+    colours = "cs-toggle-on" if chosen else "cs-toggle"
     return (
-        f'<button type="button" role="switch" aria-checked="{str(dark).lower()}"'
-        ' data-action="dark" class="inline-flex items-center gap-2 text-sm">'
-        f'<span class="w-9 h-4 rounded-full {track}"><span class="block -mt-0.5 w-5 h-5'
-        f' rounded-full bg-white shadow transition-transform {knob}"></span></span>Dark</button>'
+        f'<button type="button" data-action="theme:{choice}" aria-pressed="{str(chosen).lower()}"'
+        f' class="px-2 py-0.5 {colours}">{escape(THEME_LABELS[choice])}</button>'
     )
 
 
-def controls_html(time_mode: str, dark: bool) -> str:
-    """The UTC / browser-time toggle and the dark-mode switch, as buttons whose
-    `data-action` the header's click listener sends to the server."""
-    buttons = "".join(_time_button(m, label, m == time_mode) for m, label in TIME_MODES)
-    toggle = (
-        '<div role="group" aria-label="Show times in"'
+def _group(label: str, buttons: str) -> str:
+    return (
+        f'<div role="group" aria-label="{escape(label)}"'
         f' class="inline-flex rounded overflow-hidden text-xs font-medium shadow">{buttons}</div>'
     )
-    return f'<div class="ml-auto flex items-center gap-4">{toggle}{_dark_switch(dark)}</div>'
+
+
+def controls_html(time_mode: str, chosen_theme: Theme, classes: str = "ml-auto") -> str:
+    """The UTC / browser-time toggle and the theme choice (auto, light, dark), as buttons
+    whose `data-action` the header's click listener sends to the server."""
+    times = "".join(_time_button(m, label, m == time_mode) for m, label in TIME_MODES)
+    themes = "".join(_theme_button(t, t == chosen_theme) for t in THEMES)
+    return (
+        f'<div class="{classes} flex flex-wrap items-center gap-4">'
+        f"{_group('Show times in', times)}{_group('Theme', themes)}</div>"
+    )
+
+
+def menu_html(active: str, prefix: str, time_mode: str, chosen_theme: Theme) -> str:
+    """The phone's header: navigation and toggles folded into a `Menu` disclosure."""
+    summary = (
+        '<summary class="px-3 py-1 rounded border border-white/70 font-medium"'
+        ' aria-label="Menu: pages and settings">Menu</summary>'
+    )
+    panel = nav_html(active, prefix, "Pages (menu)", "flex-col items-start")
+    panel += controls_html(time_mode, chosen_theme, "")
+    return (
+        f'<details class="cs-menu cs-narrow ml-auto relative" data-testid="menu">{summary}'
+        f'<div class="cs-menu-panel">{panel}</div></details>'
+    )
 
 
 class Header:
-    """The header bar of one page: one html block (name, navigation, time toggle, dark
-    switch) and the logout button."""
+    """The header bar of one page: one html block (skip link, logo, navigation, time
+    toggle, theme choice; folded into a menu on phones) and the logout button."""
 
-    def __init__(self, active: str, dark: ui.dark_mode) -> None:
+    def __init__(self, active: str, dark: ui.dark_mode, chosen_theme: Theme) -> None:
         self.storage = app.storage.user
         self.active, self.prefix, self.dark = active, path_prefix(), dark
-        with ui.header().classes("items-center gap-x-4 gap-y-1 flex-wrap px-4 py-2"):
+        self.theme = chosen_theme
+        header = ui.header().classes("cs-header items-center gap-x-4 flex-nowrap px-4 py-2")
+        with header:
             self.bar = ui.html(self.render(), sanitize=False)
-            self.bar.classes("grow flex flex-wrap items-center gap-x-4 gap-y-1").mark("header")
+            self.bar.classes("grow flex items-center gap-x-4 min-w-0").mark("header")
             self.bar.on("click", self.act, js_handler=PICK_ACTION)
             _logout_button()
 
     def render(self) -> str:
         mode = str(self.storage.get("time_mode", "utc"))
-        return nav_html(self.active, self.prefix) + controls_html(
-            mode, bool(self.storage.get("dark_mode"))
+        wide = nav_html(self.active, self.prefix, classes="flex-wrap")
+        wide += controls_html(mode, self.theme)
+        return (
+            brand_html(self.prefix)
+            + f'<div class="{WIDE_CLASSES}">{wide}</div>'
+            + menu_html(self.active, self.prefix, mode, self.theme)
         )
 
     async def act(self, event: GenericEventArguments) -> None:
         action: Any = event.args
         if isinstance(action, list) and action:
             action = action[0]
-        if action == "dark":
-            self.storage["dark_mode"] = not self.storage.get("dark_mode")
-            self.dark.set_value(bool(self.storage["dark_mode"]))
+        if isinstance(action, str) and action.removeprefix("theme:") in THEMES:
+            chosen = await save_page_theme(action.removeprefix("theme:"))
+            if chosen is None:
+                ui.navigate.to("/login")
+                return
+            self.theme = chosen
+            self.dark.set_value(dark_value(chosen))
             self.bar.set_content(self.render())
         elif action in ("time:utc", "time:browser"):
             await _use_time_mode(str(action).removeprefix("time:"))
@@ -175,17 +222,24 @@ class Header:
 @contextmanager
 def frame(title: str, active: str = "/") -> Iterator[None]:
     """Lay out one page: header, live banner, then the caller's body in the page's
-    content column (centred, at most 2xl wide)."""
+    content column (centred, at most 2xl wide), which starts with the page's `h1`."""
     storage = app.storage.user
-    storage.setdefault("dark_mode", False)
     app.storage.client["zone"] = zone_for(storage.get("time_mode"), storage.get("browser_tz"))
-    dark = ui.dark_mode(bool(storage["dark_mode"]))
+    chosen_theme = page_theme(ui.context.client.request.state)
+    dark = theme.apply(chosen_theme, path_prefix())
     ui.page_title(f"{title} · {PRODUCT}")
     report_errors(to_admin=True)
-    Header(active, dark)
+    Header(active, dark, chosen_theme)
     # The page's own content column holds banner, title and body: no wrapper element.
-    ui.context.client.content.classes("w-full max-w-screen-2xl mx-auto p-8 gap-4")
+    ui.context.client.content.classes("w-full max-w-screen-2xl mx-auto p-8 gap-4 cs-content")
     live.banner()
     health_bar(path_prefix())
-    ui.label(title).classes("text-2xl font-semibold")
+    ui.html(page_title_html(title), sanitize=False)
     yield
+
+
+def page_title_html(title: str) -> str:
+    """The page's one `h1`, where the skip link lands."""
+    return (
+        f'<h1 id="{MAIN_ID}" tabindex="-1" class="text-2xl font-semibold m-0">{escape(title)}</h1>'
+    )

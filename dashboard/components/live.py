@@ -212,7 +212,7 @@ def banner() -> None:
         return
     with (
         ui.row()
-        .classes("w-full bg-orange-600 text-white px-4 py-1 items-center")
+        .classes("w-full bg-amber-800 text-white px-4 py-1 items-center")
         .bind_visibility_from(live, "connected", backward=lambda connected: not connected)
     ):
         ui.spinner(size="sm", color="white")

@@ -18,11 +18,25 @@ from nicegui.events import GenericEventArguments
 
 from dashboard.backends.base import BackendError, Filter
 from dashboard.components.filters import matches
+from dashboard.components.status import tone
 
 Row = dict[str, Any]
 Fetch = Callable[[int | None, int], Awaitable[Sequence[Row]]]
 Format = Callable[[Row], Row]
+Link = Callable[[Row], str]
 MAX_WALK_PAGES = 200
+#: A cell that is a real link (Tab reaches it, a middle click opens a new tab); its
+#: click does not also count as a click on the row.
+LINK_CELL = (
+    '<q-td :props="props"><a class="nicegui-link" :href="props.row._href"'
+    " @click.stop>{{ props.value }}</a></q-td>"
+)
+#: A state cell as a badge of the one status palette (components/status.py).
+STATUS_CELL = (
+    '<q-td :props="props"><span v-if="props.value" class="status-badge"'
+    ' :class="\'tone-\' + props.row._tone_%(name)s" :data-tone="props.row._tone_%(name)s">'
+    "{{ props.value }}</span></q-td>"
+)
 
 
 def column(name: str, label: str, *, align: str = "left", classes: str = "") -> dict[str, Any]:
@@ -41,8 +55,13 @@ class ServerTable:
         key: str = "id",
         format_row: Format | None = None,
         export_url: str | None = None,
+        link: tuple[str, Link] | None = None,
+        states: Sequence[str] = (),
     ) -> None:
+        """`link` is `(column, href of a row)`: that column's cells are links to the row;
+        `states` are columns of state words shown as status badges."""
         self.fetch = fetch
+        self.link, self.states = link, tuple(states)
         self.key = key
         self.page_size = page_size
         self.format_row = format_row or (lambda row: row)
@@ -69,6 +88,18 @@ class ServerTable:
         # A list, not a props string: Quasar needs an array (a string broke the first render).
         self.table.props["rows-per-page-options"] = [25, 50, 100, 200]
         self.table.on("request", self._on_request)
+        if link is not None:
+            self.table.add_slot(f"body-cell-{link[0]}", LINK_CELL)
+        for name in self.states:
+            self.table.add_slot(f"body-cell-{name}", STATUS_CELL % {"name": name})
+
+    def _decorate(self, row: Row) -> Row:
+        """The row as shown: its link and the tone of each state column."""
+        if self.link is not None:
+            row["_href"] = self.link[1](row)
+        for name in self.states:
+            row[f"_tone_{name}"] = tone(str(row.get(name) or ""))
+        return row
 
     def set_export_url(self, url: str | None) -> None:
         self.export.content = (
@@ -168,7 +199,7 @@ class ServerTable:
             self._cursors[page + 1] = int(rows[-1][self.key])
         self.page = page
         self.raw_rows = rows
-        self.table.rows = [self.format_row(dict(r)) for r in rows]
+        self.table.rows = [self._decorate(self.format_row(dict(r))) for r in rows]
         first = (page - 1) * self.page_size
         self.table.pagination = {
             "rowsPerPage": self.page_size,

@@ -148,7 +148,7 @@ def _show_banner(client: Client) -> None:
         return
     with slot:
         banner = ui.html(f"{SPINNER}<span>{escape(BANNER_TEXT)}</span>", sanitize=False)
-    banner.classes("w-full flex items-center gap-2 px-4 py-2 bg-amber-600 text-white")
+    banner.classes("w-full flex items-center gap-2 px-4 py-2 bg-amber-800 text-white")
     banner.props('role=status aria-live=polite data-testid="reconnecting-banner"')
     _banners[client] = banner.move(target_index=index, target_slot=slot.name)
 

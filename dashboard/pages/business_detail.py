@@ -18,6 +18,7 @@ from dashboard.components import live
 from dashboard.components.cards import Facts
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin
+from dashboard.components.status import badge as status_badge
 from dashboard.components.timefmt import format_time
 from dashboard.components.timeline import business_events, timeline
 from dashboard.contacts.edits import set_email_by_hand
@@ -257,17 +258,17 @@ def render_business(bid: int, data: dict[str, Any], why: tuple[str, list[str]]) 
     p, q = data["pipeline"], data["qualified"]
     with ui.row().classes("w-full items-center gap-3 flex-wrap"):
         ui.label(p["name"]).classes("text-xl font-semibold")
-        ui.badge(p["status"])
+        badges = [status_badge(p["status"])]
         if q:
-            ui.badge(f"site {q['site_status']}", color="info")
-            ui.badge(f"outreach {q['outreach_status']}", color="secondary")
-            ui.badge(
-                "paid" if q["claimed"] else "unpaid", color="positive" if q["claimed"] else "grey"
-            )
+            badges.append(status_badge(q["site_status"], f"site {q['site_status']}"))
+            outreach = str(q["outreach_status"])
+            badges.append(status_badge(outreach, f"outreach {outreach}"))
+            badges.append(status_badge("paid" if q["claimed"] else "unpaid"))
+        ui.html("".join(badges), sanitize=False).classes("flex gap-2 flex-wrap")
     if q and q.get("review_reason"):
         # set by a refund, a dispute or a second payment (dashboard/payments)
         with ui.row().classes(
-            "w-full items-center gap-2 px-4 py-2 rounded bg-orange-600 text-white"
+            "w-full items-center gap-2 px-4 py-2 rounded bg-amber-800 text-white"
         ):
             ui.icon("flag")
             ui.label(f"Needs review: {q['review_reason']}").mark("review-reason")

@@ -16,7 +16,7 @@ from nicegui.events import GenericEventArguments
 from dashboard.backends.base import BackendError, Filter
 from dashboard.components import live
 from dashboard.components.confirm import ask_code
-from dashboard.components.frame import current_zone, frame
+from dashboard.components.frame import current_zone, frame, path_prefix
 from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
@@ -30,19 +30,22 @@ from dashboard.runtime import get_runtime
 MAX_QUERY = 200
 #: A search cannot be shared between browsers: each open page re-runs it at most this often.
 SEARCH_REFRESH_SECONDS = 2.0
+#: Key columns first (a phone shows those without scrolling): the name links to the
+#: business's page, states are status badges.
 COLUMNS = [
-    column("id", "Id"),
-    column("uuid", "Site"),
     column("name", "Name"),
-    column("category", "Category"),
-    column("city", "City"),
     column("status", "Status"),
+    column("city", "City"),
+    column("category", "Category"),
     column("site_status", "Site status"),
     column("outreach_status", "Outreach"),
     column("claimed", "Paid"),
     column("attempts", "Attempts", align="right"),
     column("created_at", "Found", classes="whitespace-nowrap"),
+    column("uuid", "Site"),
+    column("id", "Id"),
 ]
+STATE_COLUMNS = ("status", "site_status", "outreach_status")
 
 
 async def bulk_requeue_failed() -> None:
@@ -105,7 +108,14 @@ class SearchView:
             ui.button("Requeue all failed…", color="negative", on_click=bulk_requeue_failed).mark(
                 "requeue-all-failed"
             )
-        self.table = ServerTable(COLUMNS, self.fetch, format_row=self.format_row)
+        prefix = path_prefix()
+        self.table = ServerTable(
+            COLUMNS,
+            self.fetch,
+            format_row=self.format_row,
+            link=("name", lambda row: f"{prefix}/businesses/{int(row['id'])}"),
+            states=STATE_COLUMNS,
+        )
         self.table.table.on("rowClick", self.open)
 
     @staticmethod

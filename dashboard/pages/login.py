@@ -8,8 +8,8 @@ from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta
 from dashboard.auth.provider import AuthError
 from dashboard.auth.service import safe_next
-from dashboard.auth.ui import error_label, submit_button
-from dashboard.components.errors import report_errors
+from dashboard.auth.ui import error_label, sign_in_card, submit_button
+from dashboard.components.forms import form
 
 NOTICES = {
     "expired": "That sign-in step expired. Sign in again.",
@@ -19,41 +19,43 @@ NOTICES = {
 
 
 async def login_page(next: str = "", expired: str = "", signed_out: str = "") -> None:
-    ui.page_title("Sign in · CliftonSites Admin")
-    report_errors(to_admin=False)
     target = safe_next(next)
     ended = ui.context.client.request.query_params.get("ended", "")  # a page's session ended
-    with ui.card().classes("absolute-center w-96"):
-        ui.label("CliftonSites Admin").classes("text-xl font-bold")
+    with sign_in_card("CliftonSites Admin", "Sign in"):
+        ui.label("Sign in to the admin dashboard.").classes("text-sm")
         for key, flag in (("expired", expired), ("signed_out", signed_out), ("ended", ended)):
             if flag:
-                ui.label(NOTICES[key]).classes("text-sm").props(f"data-testid={key}").mark(key)
-        email = (
-            ui.input("Email")
-            .props("id=email data-testid=email autocomplete=username")
-            .mark("email")
-        )
-        password = (
-            ui.input("Password", password=True)
-            .props("id=password data-testid=password autocomplete=current-password")
-            .mark("password")
-        )
-        error = error_label()
+                ui.label(NOTICES[key]).classes("text-sm").props(
+                    f"data-testid={key} role=status"
+                ).mark(key)
+        with form():
+            email = (
+                ui.input("Email")
+                .props("id=email data-testid=email type=email autocomplete=username autofocus")
+                .classes("w-full")
+                .mark("email")
+            )
+            password = (
+                ui.input("Password", password=True)
+                .props("id=password data-testid=password autocomplete=current-password")
+                .classes("w-full")
+                .mark("password")
+            )
+            error = error_label()
 
-        async def sign_in() -> None:
-            error.text = ""
-            try:
-                step = await get_auth().login(
-                    email.value or "", password.value or "", page_meta(), next_path=target
-                )
-            except AuthError as exc:
-                error.text = str(exc)
-                password.value = ""
-                return
-            ui.navigate.to(step.url)
+            async def sign_in() -> None:
+                error.text = ""
+                try:
+                    step = await get_auth().login(
+                        email.value or "", password.value or "", page_meta(), next_path=target
+                    )
+                except AuthError as exc:
+                    error.text = str(exc)
+                    password.value = ""
+                    return
+                ui.navigate.to(step.url)
 
-        password.on("keydown.enter", sign_in)
-        submit_button("Sign in", "sign-in", sign_in)
+            submit_button("Sign in", "sign-in", sign_in)
 
 
 def register() -> None:

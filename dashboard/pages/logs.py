@@ -23,11 +23,12 @@ from dashboard.live.bus import RowBatch
 from dashboard.pages.history import fetch_keyset, log_rows
 
 MAX_SEARCH = 200
+#: The level and the message first: on a phone they are what fits the first screen.
 COLUMNS = [
+    column("level", "Level"),
+    column("message", "Message", classes="cs-log-message"),
     column("created_at", "Time", classes="whitespace-nowrap"),
     column("process", "Process"),
-    column("level", "Level"),
-    column("message", "Message"),
     column("run_id", "Run"),
     column("business_id", "Business"),
 ]
@@ -57,7 +58,7 @@ class LogsView:
             self.text.classes("w-64").on("keydown.enter", self.apply).mark("logs-search")
             ui.button("Search", icon="search", on_click=self.apply).props("no-caps")
             ui.switch("Pause tail", on_change=self._pause).mark("logs-pause")
-        self.table = ServerTable(COLUMNS, self.fetch, format_row=self.format_row)
+        self.table = ServerTable(COLUMNS, self.fetch, format_row=self.format_row, states=("level",))
 
     @staticmethod
     def _run_error(value: str) -> str | None:

@@ -8,13 +8,10 @@ from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session
 from dashboard.auth.service import safe_next
 from dashboard.auth.sessions import AdminSession
-from dashboard.auth.ui import code_form
-from dashboard.components.errors import report_errors
+from dashboard.auth.ui import code_form, sign_in_card
 
 
 async def mfa_page(next: str = "") -> None:
-    ui.page_title("Verify · CliftonSites Admin")
-    report_errors(to_admin=False)
     auth = get_auth()
     session = await page_session()
     if session is None:
@@ -24,8 +21,7 @@ async def mfa_page(next: str = "") -> None:
         ui.navigate.to("/setup-mfa")
         return
     target = safe_next(next)
-    with ui.card().classes("absolute-center w-96"):
-        ui.label("Two-step verification").classes("text-xl font-bold")
+    with sign_in_card("Two-step verification", "Verify"):
         ui.label(
             f"Signed in as {session.email}. Enter the 6-digit code from your app,"
             " or one of your recovery codes."

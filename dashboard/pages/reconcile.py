@@ -18,6 +18,7 @@ from nicegui import ui
 from dashboard.components import live
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin
+from dashboard.components.status import badge_classes
 from dashboard.components.timefmt import format_time
 from dashboard.payments import reconcile
 from dashboard.payments.reconcile import TITLES, Finding, Kind, fix, list_mismatches
@@ -53,7 +54,7 @@ def partial_text(kind: Kind) -> str:
 def finding_card(finding: Finding, refresh: Callable[[], Awaitable[None]]) -> None:
     with ui.card().classes("w-full").mark(f"finding-{finding.kind}-{finding.subject}"):
         with ui.row().classes("w-full items-center gap-3 flex-wrap"):
-            ui.badge(finding.title, color="negative")
+            ui.badge(finding.title).classes(badge_classes("failed"))
             ui.label(finding.subject).classes("font-mono")
             ui.space()
             ui.button(finding.fix_label, on_click=lambda: apply_fix(finding, refresh)).props(

@@ -15,7 +15,7 @@ from dashboard.components import live
 from dashboard.components.filters import RUN_PROCESSES as PROCESSES
 from dashboard.components.filters import RUN_STATUSES as STATUSES
 from dashboard.components.filters import log_filters, parse_id, run_filters
-from dashboard.components.frame import current_zone, frame
+from dashboard.components.frame import current_zone, frame, path_prefix
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_duration, format_time
 from dashboard.live.bus import RowBatch
@@ -58,7 +58,14 @@ class RunsView:
                 label="Status",
                 on_change=self.apply,
             ).classes("w-40")
-        self.table = ServerTable(COLUMNS, self.fetch, format_row=format_run)
+        prefix = path_prefix()
+        self.table = ServerTable(
+            COLUMNS,
+            self.fetch,
+            format_row=format_run,
+            link=("id", lambda row: f"{prefix}/runs?run={int(row['id'])}"),
+            states=("status",),
+        )
         self.table.table.on("rowClick", self.open_from_click)
         self.detail = ui.column().classes("w-full")
 
@@ -100,7 +107,7 @@ class RunsView:
                 row.pop("metadata", None)
                 return row
 
-            logs = ServerTable(LOG_COLUMNS, fetch, format_row=fmt, page_size=25)
+            logs = ServerTable(LOG_COLUMNS, fetch, format_row=fmt, page_size=25, states=("level",))
             logs.set_export_url(f"/api/admin/export/logs.csv?run={run_id}")
         await logs.reload()
 

@@ -12,13 +12,10 @@ from dashboard.auth import get_auth
 from dashboard.auth.access import page_meta, page_session
 from dashboard.auth.service import safe_next
 from dashboard.auth.sessions import AdminSession
-from dashboard.auth.ui import code_form, enrollment_view, recovery_codes_view
-from dashboard.components.errors import report_errors
+from dashboard.auth.ui import code_form, enrollment_view, recovery_codes_view, sign_in_card
 
 
 async def setup_mfa_page(next: str = "") -> None:
-    ui.page_title("Set up two-step verification · CliftonSites Admin")
-    report_errors(to_admin=False)
     auth = get_auth()
     session = await page_session()
     if session is None:
@@ -29,8 +26,7 @@ async def setup_mfa_page(next: str = "") -> None:
         return
     enrollment = await auth.start_enrollment(session, page_meta())
     target = safe_next(next)
-    with ui.card().classes("absolute-center w-[28rem]") as card:
-        ui.label("Set up two-step verification").classes("text-xl font-bold")
+    with sign_in_card("Set up two-step verification", "Set up two-step verification") as card:
         ui.label(
             "Scan this code with an authenticator app (1Password, Google"
             " Authenticator, Aegis, ...), then enter the code it shows."
@@ -43,14 +39,16 @@ async def setup_mfa_page(next: str = "") -> None:
             )
             card.clear()
             with card:
-                ui.label("Authenticator enrolled.").classes("text-xl font-bold")
+                ui.html(
+                    '<h1 class="text-xl font-bold m-0">Authenticator enrolled</h1>', sanitize=False
+                )
                 recovery_codes_view(codes)
                 url = step.url if step else target
                 ui.button("Continue", on_click=lambda: ui.navigate.to(url)).props(
-                    "id=continue data-testid=continue"
+                    "id=continue data-testid=continue autofocus"
                 ).mark("continue")
 
-        code_form("6-digit code", confirm)
+        code_form("6-digit code", confirm, autofocus=True)
 
 
 def register() -> None:

@@ -113,8 +113,8 @@ def _grid(rows: list[dict[str, Any]], marker: str) -> None:
 def _finding(f: Finding) -> None:
     icon, color = ("error", "negative") if f.severity == "fail" else ("warning", "warning")
     with ui.row().classes("w-full items-start no-wrap gap-2"):
-        ui.icon(icon, color=color).classes("mt-1")
-        with ui.column().classes("gap-0 w-full"):
+        ui.icon(icon, color=color).classes("mt-1 shrink-0")
+        with ui.column().classes("gap-0 w-full min-w-0"):
             ui.label(f"{f.check}: {f.problem}").classes("font-medium")
             ui.label(f"Why: {f.why}").classes("text-sm opacity-80")
             ui.code(f.fix, language="sql").classes("w-full text-xs")
@@ -127,9 +127,10 @@ def _doctor(report: Report) -> None:
         _finding(f)
     with ui.column().classes("gap-0"):
         for check, verified in report.passed.items():
-            with ui.row().classes("items-center gap-2"):
-                ui.icon("check_circle", color="positive")
-                ui.label(f"{check}: {verified}").classes("text-sm")
+            # no-wrap: on a phone the icon stays beside its text, the text wraps
+            with ui.row().classes("items-start gap-2 no-wrap"):
+                ui.icon("check_circle", color="positive").classes("shrink-0")
+                ui.label(f"{check}: {verified}").classes("text-sm min-w-0 break-words")
 
 
 @ui.page("/system")
