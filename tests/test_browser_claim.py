@@ -94,7 +94,7 @@ def test_site_claim_pay_turns_the_business_paid_live(claim_db: str, tmp_path: Pa
         e2e.wait_for_text(driver, "site active")
         e2e.wait_for_text(driver, "outreach stopped")
         print(f"\npaid -> shown on the open business page in {time.monotonic() - paid_at:.2f} s")
-        badges = [b.text for b in driver.find_elements(By.CSS_SELECTOR, ".q-badge")]
+        badges = [b.text for b in driver.find_elements(By.CSS_SELECTOR, ".status-badge")]
         assert "paid" in badges and "unpaid" not in badges
 
         [row] = sql(claim_db, "select claimed, site_status, outreach_status, customer_email"

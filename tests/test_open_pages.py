@@ -60,7 +60,7 @@ async def absolute_expiry(admin: SignedIn, runtime: Runtime) -> None:
 
 
 async def mfa_reset(admin: SignedIn, runtime: Runtime) -> None:
-    await asyncio.to_thread(reset_mfa, runtime.database_url, admin.email)
+    await asyncio.to_thread(reset_mfa, runtime.database_url, admin.email, admin.email)
 
 
 async def admin_removed(admin: SignedIn, runtime: Runtime) -> None:

@@ -230,7 +230,7 @@ async def test_an_action_on_a_page_drawn_before_a_change_is_refused_and_says_why
     bid = await add_business(app_runtime, 1, status="deployed")
     q = await add_site(app_runtime, bid, outreach_status="failed")
     await open_detail(user, bid)
-    [poll] = user.find(ui.timer).elements  # without a live bus the page polls:
+    [poll] = user.find(marker="page-poll").elements  # without a live bus the page polls:
     poll.deactivate()  # type: ignore[attr-defined]  # no redraw in this test
     assert _disabled_because(user, "business-retry_outreach") is None
     await app_runtime.api.update(
@@ -317,7 +317,7 @@ async def test_a_live_refresh_keeps_the_page_drawn_while_it_reads(
 
     monkeypatch.setattr(page_module, "load_business", slow_read)
     # without a live bus the page refreshes by a poll timer: stopped, and run by hand
-    [poll] = user.find(ui.timer).elements
+    [poll] = user.find(marker="page-poll").elements
     poll.deactivate()  # type: ignore[attr-defined]
     with poll.parent_slot:  # type: ignore[attr-defined]
         refresh = asyncio.create_task(poll.callback())  # type: ignore[attr-defined]

@@ -47,9 +47,10 @@ def bar_html(items: list[HealthItem], prefix: str) -> str:
 
 
 def _snapshot(value: Any) -> DashboardSnapshot | None:
-    if value is None or isinstance(value, DashboardSnapshot):
+    """The bus's last value as a snapshot; None when it holds none (yet)."""
+    if isinstance(value, DashboardSnapshot):
         return value
-    return DashboardSnapshot.model_validate(value)
+    return DashboardSnapshot.model_validate(value) if isinstance(value, dict) else None
 
 
 def render(snapshot: DashboardSnapshot | None, connected: bool, state: HealthState,

@@ -103,15 +103,23 @@ def on_snapshot(render: Render) -> None:
         async def poll() -> None:
             await _call(render, await current_snapshot())
 
-        ui.timer(FALLBACK_POLL_SECONDS, poll)
+        ui.timer(FALLBACK_POLL_SECONDS, poll).mark("snapshot-poll")
         return
 
     async def deliver(value: Any) -> None:
         if not await _still_live(client):
             return
-        snapshot = value if isinstance(value, DashboardSnapshot) else None
+        snapshot = (
+            value
+            if isinstance(value, DashboardSnapshot)
+            else DashboardSnapshot.model_validate(value)
+            if isinstance(value, dict)
+            else None
+        )
+        if snapshot is None:  # not a dashboard snapshot (a bus that carries other values)
+            return
         with client:
-            await _call(render, snapshot or DashboardSnapshot.model_validate(value))
+            await _call(render, snapshot)
 
     _hook(live)
     _end_with_client([live.on_snapshot(deliver)])
@@ -133,7 +141,7 @@ def watch(tables: Iterable[str], refresh: Refresh, *, min_interval: float = 0.0)
     client = ui.context.client
     live = bus()
     if live is None:  # the page has just drawn what it shows: the first poll can wait
-        ui.timer(FALLBACK_POLL_SECONDS, refresh, immediate=False)
+        ui.timer(FALLBACK_POLL_SECONDS, refresh, immediate=False).mark("page-poll")
         return
     scheduled: list[asyncio.Task[None]] = []
     last_run = [0.0]
