@@ -117,6 +117,20 @@ async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
     await loop.close_run("cancelled")
 
 
+async def stop_once_claimed(loop: ProcessLoop, backend: PostgresBackend, db_url: str) -> None:
+    """Run one step, cancel it as soon as its claim has committed, and see it end."""
+    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
+    claimed = "select attempts from public.pipeline_businesses where status = 'started'"
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if sql(db_url, claimed):
+            break
+    assert sql(db_url, claimed) == [{"attempts": 1}] and not step.done()
+    step.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await step
+
+
 class SlowToOpenItsRun(ProcessLoop):
     """A loop whose run takes long to open: a stop lands between claim and build."""
 
@@ -130,16 +144,7 @@ async def test_a_stop_while_the_run_opens_hands_the_claimed_business_back(
 ) -> None:
     seed_queued(db_url, 1)
     loop = SlowToOpenItsRun(make_ctx(backend), "implementation", implementation_step)
-    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
-    claimed = "select attempts from public.pipeline_businesses where status = 'started'"
-    for _ in range(200):  # until the business is claimed and the run is opening
-        await asyncio.sleep(0.05)
-        if sql(db_url, claimed):
-            break
-    assert sql(db_url, claimed) == [{"attempts": 1}] and not step.done()
-    step.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await step
+    await stop_once_claimed(loop, backend, db_url)
     row = sql(db_url, "select status, attempts from public.pipeline_businesses")[0]
     assert row == {"status": "queued", "attempts": 0}
 
@@ -168,16 +173,7 @@ async def test_a_stop_while_the_claim_is_answered_hands_the_claimed_business_bac
     ctx = make_ctx(backend)
     ctx.api = cast(Backend, SlowClaimAnswers(backend))
     loop = ProcessLoop(ctx, "implementation", implementation_step)
-    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
-    claimed = "select attempts from public.pipeline_businesses where status = 'started'"
-    for _ in range(200):  # until the claim has committed
-        await asyncio.sleep(0.05)
-        if sql(db_url, claimed):
-            break
-    assert sql(db_url, claimed) == [{"attempts": 1}] and not step.done()
-    step.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await step
+    await stop_once_claimed(loop, backend, db_url)
     row = sql(db_url, "select status, attempts from public.pipeline_businesses")[0]
     assert row == {"status": "queued", "attempts": 0}
 
