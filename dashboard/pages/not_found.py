@@ -9,11 +9,12 @@ own handler does.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from fastapi import Request, Response
 from fastapi.exception_handlers import http_exception_handler
-from nicegui import Client, app, ui
+from nicegui import Client, app, core, ui
 from nicegui.page import page
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -48,9 +49,21 @@ def not_found_body(path: str, prefix: str) -> str:
     )
 
 
+def _nicegui_handler() -> Callable[[Request, Exception], Awaitable[Response]] | None:
+    handler = app.exception_handlers.get(404)
+    return None if getattr(handler, "__module__", None) == __name__ else handler  # type: ignore[return-value]
+
+
+_NICEGUI_NOT_FOUND = _nicegui_handler()
+
+
 async def not_found(request: Request, exception: Exception) -> Response:
     if not _is_page_request(request, exception):
         return await http_exception_handler(request, exception)  # type: ignore[arg-type]
+    if core.root is not None and _NICEGUI_NOT_FOUND is not None:
+        # `ui.run(root)` serves its root page through NiceGUI's 404 handler; this app has
+        # no root page, but a process that sets one keeps it working.
+        return await _NICEGUI_NOT_FOUND(request, exception)
     with Client(page(""), request=request) as client, frame(TITLE, active=""):
         body = not_found_body(request.url.path, path_prefix())
         ui.html(body, sanitize=False).classes("flex flex-col gap-3").mark("not-found")
@@ -58,5 +71,6 @@ async def not_found(request: Request, exception: Exception) -> Response:
 
 
 def register() -> None:
-    """Answer unknown paths with this page (replaces NiceGUI's own 404 handler)."""
+    """Answer unknown paths with this page (in place of NiceGUI's own 404 handler, which
+    it still calls for a root page)."""
     app.exception_handlers[404] = not_found
