@@ -23,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from dashboard.alerts.delivery import SIGNATURE_HEADER, default_senders, deliver_due
-from dashboard.alerts.engine import evaluate_once
+from dashboard.alerts.engine import LOCK_KEY, evaluate_locked, evaluate_once
 from dashboard.alerts.messages import sign
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import alerts as store
@@ -315,6 +315,32 @@ async def test_two_processes_checking_at_once_send_each_message_once(
         "[ALERT] CliftonSites: no identification worker has ever reported",
         "[ALERT] CliftonSites: no implementation worker has ever reported",
     ]
+
+
+async def test_a_check_while_another_instance_evaluates_waits_for_its_pass(
+    db_url: str, backend: PostgresBackend, inbox: Inbox, tmp_path: Path
+) -> None:
+    """`alerts check` that finds the pass taken waits for it to commit, then counts and
+    delivers what it found: exit 1, not a 0 read before the other instance's commit."""
+    only_rules(db_url, "worker_silent")
+    async with backend.owner() as conn:  # this transaction plays the other instance
+        await conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        check = asyncio.ensure_future(asyncio.to_thread(alerts_check, db_url, tmp_path))
+        for _ in range(600):  # until the command waits on the lock (or has given up)
+            waiting = sql(
+                db_url,
+                "select count(*) as n from pg_locks where locktype = 'advisory' and not granted",
+            )
+            if check.done() or waiting[0]["n"]:
+                break
+            await asyncio.sleep(0.1)
+        report = await evaluate_locked(conn, settings_for(), datetime.now(UTC))
+        assert report.fired == 2
+    result = await check
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "another instance was evaluating; this check waited" in result.stdout
+    assert "2 firing" in result.stdout
+    assert len(inbox.messages) == 2
 
 
 def test_signed_links_verify_only_with_the_right_key() -> None:

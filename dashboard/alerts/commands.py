@@ -1,6 +1,8 @@
 """`cliftonsites alerts check`: one evaluation pass and one delivery round, for cron on
 a machine where the app itself may be down. Safe beside running app instances: the
-pass takes the same advisory lock, and messages the same row locks."""
+pass takes the same advisory lock, and messages the same row locks. When another
+instance holds the pass, the command waits for it to commit, then delivers and counts
+what it wrote, so its exit code is never a guess."""
 
 from __future__ import annotations
 
@@ -32,9 +34,9 @@ async def _check() -> int:
     settings = load_settings()
     runtime = await open_runtime(settings)
     try:
-        report, sent, failed = await check_once(runtime.db, settings)
+        report, sent, failed = await check_once(runtime.db, settings, wait=True)
         if not report.ran:
-            click.echo("another instance is evaluating right now; its pass covers this one")
+            click.echo("another instance was evaluating; this check waited for its pass")
         firing = await firing_alerts(runtime.db)
     finally:
         await close_runtime()

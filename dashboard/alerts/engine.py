@@ -131,33 +131,44 @@ async def _advance(
 
 async def evaluate_once(db: PostgresBackend, settings: Settings, now: datetime) -> PassReport:
     """One evaluation pass, or none when another instance holds the lock right now."""
-    report = PassReport()
     async with db.owner() as conn:
         cur = await conn.execute("select pg_try_advisory_xact_lock(%s) as got", (LOCK_KEY,))
         row = await cur.fetchone()
         if not (row and row["got"]):
-            return report
-        report.ran = True
-        await store.ensure_default_rules(conn)
-        rules = {rule.kind: rule for rule in await store.read_rules(conn)}
-        spike = rules.get("failure_spike")
-        bounce = rules.get("bounce_rate")
-        facts = await read_health_facts(
-            conn,
-            now,
-            timedelta(minutes=spike.window_minutes if spike else 15),
-            timedelta(minutes=bounce.window_minutes if bounce else 10080),
+            return PassReport()
+        return await evaluate_locked(conn, settings, now)
+
+
+async def wait_for_other_pass(db: PostgresBackend) -> None:
+    """Return once the pass another instance is running has committed (or at once when
+    none runs): the shared lock waits for the holder of the exclusive one."""
+    async with db.owner() as conn:
+        await conn.execute("select pg_advisory_xact_lock_shared(%s)", (LOCK_KEY,))
+
+
+async def evaluate_locked(conn: store.Conn, settings: Settings, now: datetime) -> PassReport:
+    """The pass itself, in the caller's transaction, which holds `LOCK_KEY`."""
+    report = PassReport(ran=True)
+    await store.ensure_default_rules(conn)
+    rules = {rule.kind: rule for rule in await store.read_rules(conn)}
+    spike = rules.get("failure_spike")
+    bounce = rules.get("bounce_rate")
+    facts = await read_health_facts(
+        conn,
+        now,
+        timedelta(minutes=spike.window_minutes if spike else 15),
+        timedelta(minutes=bounce.window_minutes if bounce else 10080),
+    )
+    holding = current_conditions(list(rules.values()), facts, now, providers_in_use(settings))
+    conditions = {(c.kind, c.subject): c for c in holding}
+    for alert in await store.open_alerts(conn):
+        cond = conditions.pop((alert.kind, alert.subject), None)
+        rule = rules.get(alert.kind)
+        if rule is not None:
+            await _advance(conn, settings, rule, alert, cond, now, report)
+    for cond in conditions.values():
+        alert = await store.insert_alert(
+            conn, cond.kind, cond.subject, cond.title, cond.href, cond.details, cond.since, now
         )
-        holding = current_conditions(list(rules.values()), facts, now, providers_in_use(settings))
-        conditions = {(c.kind, c.subject): c for c in holding}
-        for alert in await store.open_alerts(conn):
-            cond = conditions.pop((alert.kind, alert.subject), None)
-            rule = rules.get(alert.kind)
-            if rule is not None:
-                await _advance(conn, settings, rule, alert, cond, now, report)
-        for cond in conditions.values():
-            alert = await store.insert_alert(
-                conn, cond.kind, cond.subject, cond.title, cond.href, cond.details, cond.since, now
-            )
-            await _advance(conn, settings, rules[cond.kind], alert, cond, now, report)
+        await _advance(conn, settings, rules[cond.kind], alert, cond, now, report)
     return report

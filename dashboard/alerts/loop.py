@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dashboard.alerts.delivery import Sender, default_senders, deliver_due
-from dashboard.alerts.engine import PassReport, evaluate_once
+from dashboard.alerts.engine import PassReport, evaluate_once, wait_for_other_pass
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import alerts as store
 from dashboard.health.summary import ActiveAlert, HealthState
@@ -33,10 +33,18 @@ async def check_once(
     *,
     now: datetime | None = None,
     senders: dict[str, Sender] | None = None,
+    wait: bool = False,
 ) -> tuple[PassReport, int, int]:
-    """One evaluation pass and one delivery round: (report, sent, failed attempts)."""
+    """One evaluation pass and one delivery round: (report, sent, failed attempts).
+
+    With `wait`, a pass that another instance holds is waited for, so that the delivery
+    round sends what it wrote (the command line runs once; the loop comes round again).
+    """
     now = now or system_clock()
     report = await evaluate_once(db, settings, now)
+    if wait and not report.ran:
+        await wait_for_other_pass(db)
+        now = max(now, system_clock())
     sent, failed = await deliver_due(db, senders or default_senders(settings), now)
     return report, sent, failed
 
