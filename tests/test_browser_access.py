@@ -49,6 +49,7 @@ PAGES = {
     "/reconcile": "Reconciliation",
     "/security": "Security",
     "/system": "System",
+    "/alerts": "Alerts",
     "/no-such-page": "Page not found",
 }
 SIZES = {"desktop": access.DESKTOP, "phone": access.PHONE}

@@ -1,14 +1,17 @@
 """The loop closed in real Chromium against a real `cliftonsites serve`: an owner opens
 the site on the sites origin, claims it, pays at the demo's test checkout, and the
-business turns paid live on the admin's open business page; the site is activated and
-the campaign stopped. Also: the admin origin does not serve the site."""
+business turns paid live on the admin's open business page and is counted on the open
+overview; the site is activated and the campaign stopped. Also: the admin origin does
+not serve the site."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,6 +49,12 @@ def deploy_one(url: str, env: dict[str, str], work: Path) -> tuple[int, str]:
     return int(row["id"]), str(row["uuid"])
 
 
+def claimed_counts(driver: Any) -> tuple[str, ...] | None:
+    """The overview queue card's "claimed 1h / 24h" pair, as shown."""
+    found = re.search(r"claimed 1h / 24h\s+(\S+) / (\S+)", e2e.body_text(driver))
+    return found.groups() if found else None
+
+
 def test_site_claim_pay_turns_the_business_paid_live(claim_db: str, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
@@ -73,6 +82,11 @@ def test_site_claim_pay_turns_the_business_paid_live(claim_db: str, tmp_path: Pa
         e2e.wait_for_text(driver, "outreach started")
         e2e.wait_for_text(driver, "unpaid")
         admin_tab = driver.current_window_handle
+        driver.switch_to.new_window("tab")
+        driver.get(app.url("/"))
+        e2e.wait_for_text(driver, "claimed 1h / 24h")
+        assert claimed_counts(driver) == ("0", "0")
+        overview_tab = driver.current_window_handle
 
         driver.switch_to.new_window("tab")
         driver.get(f"{sites}/sites/{uuid}/")
@@ -96,6 +110,8 @@ def test_site_claim_pay_turns_the_business_paid_live(claim_db: str, tmp_path: Pa
         print(f"\npaid -> shown on the open business page in {time.monotonic() - paid_at:.2f} s")
         badges = [b.text for b in driver.find_elements(By.CSS_SELECTOR, ".status-badge")]
         assert "paid" in badges and "unpaid" not in badges
+        driver.switch_to.window(overview_tab)  # open since before the payment, never reloaded
+        wait_until(lambda: claimed_counts(driver) == ("1", "1"), 10, "the claim on the overview")
 
         [row] = sql(claim_db, "select claimed, site_status, outreach_status, customer_email"
                     " from public.qualified_businesses")  # fmt: skip
