@@ -43,6 +43,7 @@ check: install
 	$(BIN)/ruff check dashboard tests bench
 	$(BIN)/ruff format --check dashboard tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff format dashboard tests bench

@@ -16,8 +16,8 @@ from dashboard.auth import get_auth
 from dashboard.auth.access import request_meta, require_admin_api
 from dashboard.auth.provider import AuthError
 from dashboard.auth.sessions import AdminSession
-from dashboard.backends.base import BackendError, Caller
 from dashboard.data.automation import send_automation_command, update_automation_config
+from dashboard.data.query import BackendError, Caller
 from dashboard.json_body import loads_bounded
 from dashboard.runtime import get_runtime
 

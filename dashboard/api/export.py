@@ -17,8 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from dashboard.auth.access import require_admin_api
 from dashboard.auth.sessions import AdminSession
-from dashboard.backends.base import BackendError, Filter, Order
-from dashboard.components.filters import (
+from dashboard.data.filters import (
     CONTROL,
     audit_filters,
     check_choice,
@@ -27,8 +26,10 @@ from dashboard.components.filters import (
     parse_id,
     run_filters,
 )
+from dashboard.data.history import fetch_keyset
 from dashboard.data.models import SearchStatus
 from dashboard.data.overview import search_businesses
+from dashboard.data.query import BackendError, Filter
 from dashboard.runtime import get_runtime
 
 router = APIRouter(prefix="/api/admin/export")
@@ -120,11 +121,7 @@ def starts_like_formula(text: str) -> bool:
 
 def _table_fetch(table: str, filters: list[Filter]) -> Fetch:
     async def fetch(before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
-        keyset = [*filters, Filter("id", "lt", before_id)] if before_id else filters
-        page = await get_runtime().api.select(
-            table, filters=keyset, order=[Order("id", desc=True)], limit=limit
-        )
-        return page.rows
+        return await fetch_keyset(get_runtime().api, table, filters, before_id, limit)
 
     return fetch
 

@@ -17,19 +17,15 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from dashboard.data.health_reads import ping
 from dashboard.health.staleness import as_snapshot
 from dashboard.health.summary import get_health_state
-from dashboard.runtime import Runtime, get_runtime
+from dashboard.runtime import get_runtime
 
 router = APIRouter()
 
 #: A load balancer wants an answer, not a 30 s wait for a pool connection.
 DATABASE_CHECK_SECONDS = 2.0
-
-
-async def _ping(runtime: Runtime) -> None:
-    async with runtime.db.owner() as conn:
-        await conn.execute("select 1")
 
 
 def workers_report(live: Any) -> dict[str, Any] | None:
@@ -55,7 +51,7 @@ async def healthz(workers: bool = False) -> JSONResponse:
     runtime = get_runtime()
     checks: dict[str, object] = {"mode": runtime.mode}
     try:
-        await asyncio.wait_for(_ping(runtime), DATABASE_CHECK_SECONDS)
+        await asyncio.wait_for(ping(runtime.db), DATABASE_CHECK_SECONDS)
         checks["database"] = "ok"
     except TimeoutError:
         checks["database"] = f"error: no answer within {DATABASE_CHECK_SECONDS:g} s"

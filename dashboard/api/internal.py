@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dashboard.backends.base import Backend
 from dashboard.data.models import QualifiedBusiness
+from dashboard.data.query import Backend
 from dashboard.outreach import get_provider
 from dashboard.outreach.base import ProviderError
 from dashboard.outreach.campaign import BusinessNotFound, load_business, stop_campaign

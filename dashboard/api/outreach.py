@@ -15,7 +15,7 @@ from dashboard.api.internal import (
     authorized_business,
     problem,
 )
-from dashboard.backends.base import BackendError
+from dashboard.data.query import BackendError
 from dashboard.outreach import get_provider
 from dashboard.outreach.campaign import start_campaign
 from dashboard.outreach.webhooks import (

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from dashboard.api.internal import problem
-from dashboard.backends.base import BackendError
+from dashboard.data.query import BackendError
 from dashboard.outreach import get_provider
 from dashboard.payments.locking import LockBusy
 from dashboard.payments.stripe_events import InvalidEvent, handle_event, verify_event

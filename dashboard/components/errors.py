@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from dashboard.backends.base import BackendError
+from dashboard.data.query import BackendError
 
 SERVER_TROUBLE = "Something went wrong on the server. Try again in a moment."
 

@@ -19,7 +19,9 @@ sessions of the open pages are read once for the whole process (`confirm_pages`,
 most two reads per burst however many pages follow it), and a page whose session
 ended is not pushed to but ended (`dashboard.auth.open_pages`). Subscriptions end
 when the browser goes away (no global lists of elements). Without a bus (e.g. a test
-app that never started one) pages fall back to a slow timer.
+app that never started one) pages fall back to a slow timer. This module queries
+nothing itself: a snapshot the bus does not hold yet is read by the live service
+(`dashboard.live.service.read_snapshot`).
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from nicegui.client import Client
 
 from dashboard.auth.open_pages import confirm_pages, note_change, page_is_live
 from dashboard.data.models import DashboardSnapshot
-from dashboard.data.overview import get_dashboard_snapshot
 from dashboard.live.bus import ALL
+from dashboard.live.service import read_snapshot
 from dashboard.runtime import get_runtime
 
 P = ParamSpec("P")
@@ -62,7 +64,7 @@ async def current_snapshot() -> DashboardSnapshot:
     live = bus()
     value = getattr(live, "snapshot", None)
     if value is None:
-        return await get_dashboard_snapshot(get_runtime().api)
+        return await read_snapshot(get_runtime())
     if isinstance(value, DashboardSnapshot):
         return value
     return DashboardSnapshot.model_validate(value)

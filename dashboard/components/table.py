@@ -16,9 +16,9 @@ from typing import Any
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.backends.base import BackendError, Filter
-from dashboard.components.filters import matches
 from dashboard.components.status import tone
+from dashboard.data.filters import matches
+from dashboard.data.query import BackendError, Filter
 
 Row = dict[str, Any]
 Fetch = Callable[[int | None, int], Awaitable[Sequence[Row]]]

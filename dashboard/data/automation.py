@@ -61,6 +61,12 @@ async def update_automation_config(
     return one(AutomationConfig, row, "update_automation_config")
 
 
+async def get_automation_config(api: Backend, *, caller: Caller = SERVICE) -> AutomationConfig:
+    """The one row of settings, read as a table (the config page's form starts from it)."""
+    page = await api.select("automation_config", limit=1, caller=caller)
+    return AutomationConfig.model_validate(page.rows[0])
+
+
 async def claim_next_command(
     api: Backend, process: Process, worker_id: str, *, caller: Caller = SERVICE
 ) -> AutomationCommand | None:

@@ -1,7 +1,8 @@
 """The facts the alert conditions are computed from, in one round trip per evaluation.
 
 Times are the caller's `now` (the evaluator's clock), never the database's `now()`,
-so a test that moves the clock moves every condition with it.
+so a test that moves the clock moves every condition with it. `ping` is the health
+check's `select 1` (GET /healthz).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
+
+from dashboard.backends.postgres import PostgresBackend
 
 CONTACTED = ("started", "replied", "bounced", "unsubscribed", "stopped")
 
@@ -107,3 +110,9 @@ async def read_health_facts(
         bounced=int(facts["bounced"]),
         contacted=int(facts["contacted"]),
     )
+
+
+async def ping(db: PostgresBackend) -> None:
+    """`select 1` through the owner connection: raises when the database does not answer."""
+    async with db.owner() as conn:
+        await conn.execute("select 1")

@@ -1,10 +1,11 @@
-"""The identification grid: current target, advancing, and de-duplication (RPC 2, 7, 10)."""
+"""The identification grid: current target, advancing, de-duplication (RPC 2, 7, 10), and
+the grid as the overview's progress chart reads it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from dashboard.backends.base import SERVICE, Backend, Caller
+from dashboard.backends.base import SERVICE, Backend, Caller, Order
 from dashboard.data._rpc import first
 from dashboard.data.models import IdentificationTarget
 
@@ -41,3 +42,21 @@ async def get_existing_businesses_for_target(
     for row in rows or []:
         out.add(next(iter(row.values())) if isinstance(row, dict) else str(row))
     return out
+
+
+#: The columns of a target that the overview's progress chart draws.
+TARGET_CHART_COLUMNS = "id,position,city,region,category,status,businesses_found"
+
+
+async def list_targets_for_chart(
+    api: Backend, *, limit: int = 10000, caller: Caller = SERVICE
+) -> list[dict[str, Any]]:
+    """The search grid in position order, as the rows the overview's chart draws."""
+    page = await api.select(
+        "identification_targets",
+        columns=TARGET_CHART_COLUMNS,
+        order=[Order("position")],
+        limit=limit,
+        caller=caller,
+    )
+    return page.rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from dashboard.data.models import DashboardSnapshot
 from dashboard.live.bus import LiveBus
 from dashboard.live.nicegui_glue import attach
 from dashboard.live.postgres_source import PostgresChangeSource
@@ -26,11 +27,16 @@ def make_source(runtime: Runtime) -> ChangeSource:
     return PostgresChangeSource(runtime.database_url)
 
 
+async def read_snapshot(runtime: Runtime) -> DashboardSnapshot:
+    """A fresh dashboard snapshot (RPC 18), for a page that needs one before the bus has."""
+    from dashboard.data.overview import get_dashboard_snapshot
+
+    return await get_dashboard_snapshot(runtime.api)
+
+
 def snapshot_fetcher(runtime: Runtime) -> Callable[[], Awaitable[Any]]:
     async def fetch() -> Any:
-        from dashboard.data.overview import get_dashboard_snapshot
-
-        return await get_dashboard_snapshot(runtime.api)
+        return await read_snapshot(runtime)
 
     return fetch
 

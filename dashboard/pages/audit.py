@@ -10,14 +10,15 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from dashboard.backends.base import Filter
 from dashboard.components import live
-from dashboard.components.filters import audit_filters
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
+from dashboard.data.filters import audit_filters
+from dashboard.data.history import fetch_keyset, rows_by_id
+from dashboard.data.query import Filter
 from dashboard.live.bus import RowBatch
-from dashboard.pages.history import audit_rows, fetch_keyset
+from dashboard.runtime import get_runtime
 
 ACTIONS = (
     "login", "login_failed", "mfa_enrolled", "mfa_verified", "mfa_failed", "step_up",
@@ -33,6 +34,13 @@ COLUMNS = [
     column("details", "Details"),
     column("ip", "Address"),
 ]
+
+
+async def audit_rows(ids: list[Any]) -> list[dict[str, Any]]:
+    """The audit rows of one burst (one query for all browsers).
+
+    Module-level: the live bus shares one row feed per table."""
+    return await rows_by_id(get_runtime().api, "admin_audit_log", ids)
 
 
 def format_audit(row: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +74,9 @@ class AuditView:
         return audit_filters(self.action.value or None, actor)
 
     async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
-        return await fetch_keyset("admin_audit_log", self.filters(), before_id, limit)
+        return await fetch_keyset(
+            get_runtime().api, "admin_audit_log", self.filters(), before_id, limit
+        )
 
     def merge(self, batch: RowBatch) -> bool:
         """Fold a burst's new audit rows into page 1 (no query of our own)."""

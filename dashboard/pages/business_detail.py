@@ -1,7 +1,8 @@
 """`/businesses/{id}`: one business: where it stands and why (dashboard.ops.why), its
 facts, one timeline across identification, claim and attempts, deploy, outreach events
-and Stripe events, and the actions requeue, skip and retry outreach (each written with
-its audit row in one transaction, dashboard/pages/business_actions.py)."""
+and Stripe events, and the actions requeue, skip and retry outreach
+(dashboard/actions/businesses.py; each change is written with its audit row in one
+transaction by dashboard/data/businesses.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 from nicegui import ui
 
-from dashboard.backends.base import BackendError, Filter, Order
+from dashboard.actions.businesses import (
+    NO_SITE,
+    change_status,
+    outreach_refusal,
+    retry_outreach,
+    status_refusal,
+)
 from dashboard.components import live
 from dashboard.components.cards import Facts
 from dashboard.components.frame import current_zone, frame
@@ -23,15 +29,10 @@ from dashboard.components.timefmt import format_time
 from dashboard.components.timeline import business_events, timeline
 from dashboard.contacts.edits import set_email_by_hand
 from dashboard.contacts.email_check import InvalidEmail
-from dashboard.ops.why import BusinessNotFound, explain_business_at
+from dashboard.data.businesses import ExplainUnavailable, business_detail, explain
+from dashboard.data.query import BackendError
+from dashboard.ops.why import BusinessNotFound
 from dashboard.outreach import get_provider
-from dashboard.pages.business_actions import (
-    NO_SITE,
-    change_status,
-    outreach_refusal,
-    retry_outreach,
-    status_refusal,
-)
 from dashboard.runtime import get_runtime
 
 WHY_SECONDS = 5.0
@@ -42,41 +43,8 @@ SKIP_FROM = ("queued", "failed")
 
 
 async def load_business(business_id: int) -> dict[str, Any] | None:
-    """Everything the detail page shows, read through the Backend protocol."""
-    api = get_runtime().api
-    by_id = [Filter("id", "eq", business_id)]
-    pipeline = (await api.select("pipeline_businesses", filters=by_id)).rows
-    if not pipeline:
-        return None
-    qualified = (
-        await api.select(
-            "qualified_businesses",
-            limit=1,
-            filters=[Filter("pipeline_business_id", "eq", business_id)],
-        )
-    ).rows
-    q = qualified[0] if qualified else None
-    logs = (
-        await api.select(
-            "automation_logs",
-            order=[Order("id", desc=True)],
-            limit=200,
-            filters=[Filter("business_id", "eq", business_id)],
-        )
-    ).rows
-    outreach: list[dict[str, Any]] = []
-    stripe: list[dict[str, Any]] = []
-    if q is not None:
-        by_q = [Filter("qualified_business_id", "eq", q["id"])]
-        outreach = (await api.select("outreach_events", filters=by_q, limit=500)).rows
-        stripe = (await api.select("stripe_events", filters=by_q, limit=200)).rows
-    return {
-        "pipeline": pipeline[0],
-        "qualified": q,
-        "logs": logs,
-        "outreach": outreach,
-        "stripe": stripe,
-    }
+    """Everything the detail page shows (dashboard.data.businesses)."""
+    return await business_detail(get_runtime().api, business_id)
 
 
 @live.survives_refresh
@@ -183,9 +151,9 @@ class WhyCache:
         if time.monotonic() - self.read_at >= WHY_SECONDS:
             self.read_at = time.monotonic()
             try:
-                found = await explain_business_at(get_runtime().database_url, str(self.business_id))
+                found = await explain(get_runtime().database_url, self.business_id)
                 self.value = (found.summary, found.details)
-            except (BusinessNotFound, psycopg.Error) as exc:
+            except (BusinessNotFound, ExplainUnavailable) as exc:
                 self.value = (f"Cannot explain this business right now: {exc}", [])
         return self.value
 

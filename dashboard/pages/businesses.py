@@ -13,17 +13,18 @@ from urllib.parse import urlencode
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.backends.base import BackendError, Filter
+from dashboard.actions.businesses import requeue_failed
 from dashboard.components import live
 from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame, path_prefix
 from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
+from dashboard.data.businesses import count_with_status
 from dashboard.data.contacts import needs_contact
 from dashboard.data.models import SearchStatus
 from dashboard.data.overview import search_businesses
-from dashboard.pages.business_actions import requeue_failed
+from dashboard.data.query import BackendError
 from dashboard.pages.contacts_import import import_dialog
 from dashboard.runtime import get_runtime
 
@@ -52,16 +53,7 @@ async def bulk_requeue_failed() -> None:
     """Requeue every failed business after showing how many and a fresh code."""
     if (actor := await acting_admin()) is None:
         return
-    api = get_runtime().api
-    count = (
-        await api.select(
-            "pipeline_businesses",
-            columns="id",
-            count=True,
-            limit=0,
-            filters=[Filter("status", "eq", "failed")],
-        )
-    ).count or 0
+    count = await count_with_status(get_runtime().api, "failed")
     if count == 0:
         ui.notify("No failed businesses to requeue.")
         return

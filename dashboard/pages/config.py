@@ -12,13 +12,13 @@ from typing import Any
 
 from nicegui import ui
 
-from dashboard.backends.base import BackendError
 from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.components.timefmt import format_time
-from dashboard.data.automation import update_automation_config
+from dashboard.data.automation import get_automation_config, update_automation_config
 from dashboard.data.models import AutomationConfig
+from dashboard.data.query import BackendError
 from dashboard.data.queue import get_queue_statistics
 from dashboard.runtime import get_runtime
 
@@ -171,5 +171,4 @@ class ConfigForm:
 @ui.page("/config")
 async def config_page() -> None:
     with frame("Config", "/config"):
-        page = await get_runtime().api.select("automation_config", limit=1)
-        ConfigForm(AutomationConfig.model_validate(page.rows[0]))
+        ConfigForm(await get_automation_config(get_runtime().api))

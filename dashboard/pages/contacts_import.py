@@ -10,7 +10,6 @@ from __future__ import annotations
 from nicegui import ui
 from nicegui.events import UploadEventArguments
 
-from dashboard.backends.base import BackendError
 from dashboard.components.guard import acting_admin
 from dashboard.contacts.edits import (
     MAX_IMPORT_BYTES,
@@ -19,6 +18,7 @@ from dashboard.contacts.edits import (
     apply_import,
     plan_import,
 )
+from dashboard.data.query import BackendError
 from dashboard.outreach import get_provider
 from dashboard.runtime import get_runtime
 

@@ -11,16 +11,17 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from dashboard.backends.base import Filter
 from dashboard.components import live
-from dashboard.components.filters import LOG_LEVELS as LEVELS
-from dashboard.components.filters import LOG_PROCESSES as PROCESSES
-from dashboard.components.filters import log_filters, parse_id
 from dashboard.components.frame import current_zone, frame
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
+from dashboard.data.filters import LOG_LEVELS as LEVELS
+from dashboard.data.filters import LOG_PROCESSES as PROCESSES
+from dashboard.data.filters import log_filters, parse_id
+from dashboard.data.history import fetch_keyset, rows_by_id
+from dashboard.data.query import Filter
 from dashboard.live.bus import RowBatch
-from dashboard.pages.history import fetch_keyset, log_rows
+from dashboard.runtime import get_runtime
 
 MAX_SEARCH = 200
 #: The level and the message first: on a phone they are what fits the first screen.
@@ -32,6 +33,13 @@ COLUMNS = [
     column("run_id", "Run"),
     column("business_id", "Business"),
 ]
+
+
+async def log_rows(ids: list[Any]) -> list[dict[str, Any]]:
+    """The log lines of one burst (one query for all browsers).
+
+    Module-level: the live bus shares one row feed per table."""
+    return await rows_by_id(get_runtime().api, "automation_logs", ids)
 
 
 class LogsView:
@@ -98,7 +106,9 @@ class LogsView:
         await self.table.reload()
 
     async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
-        return await fetch_keyset("automation_logs", self.filters(), before_id, limit)
+        return await fetch_keyset(
+            get_runtime().api, "automation_logs", self.filters(), before_id, limit
+        )
 
     def format_row(self, row: dict[str, Any]) -> dict[str, Any]:
         row["created_at"] = format_time(row["created_at"], current_zone())

@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 from nicegui import background_tasks, ui
 from nicegui.observables import ObservableDict, ObservableList
 
-from dashboard.backends.base import BackendError, Order
 from dashboard.components import cards, charts, live
 from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame, path_prefix
 from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.data.automation import send_automation_command
+from dashboard.data.identification import list_targets_for_chart
 from dashboard.data.models import (
     Command,
     DashboardSnapshot,
@@ -40,6 +40,7 @@ from dashboard.data.models import (
     ThroughputPoint,
 )
 from dashboard.data.overview import get_conversion_funnel, get_throughput_timeseries
+from dashboard.data.query import BackendError
 from dashboard.data.queue import get_queue_statistics
 from dashboard.runtime import get_runtime
 
@@ -172,16 +173,11 @@ class SharedCharts:
     @staticmethod
     async def _read() -> ChartData:
         api = get_runtime().api
-        targets = await api.select(
-            "identification_targets",
-            columns="id,position,city,region,category,status,businesses_found",
-            order=[Order("position")],
-            limit=10000,
-        )
+        targets = await list_targets_for_chart(api)
         return ChartData(
             await get_throughput_timeseries(api, 24, "hour"),
             await get_conversion_funnel(api),
-            targets.rows,
+            targets,
         )
 
 

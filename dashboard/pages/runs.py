@@ -10,17 +10,18 @@ from urllib.parse import urlencode
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from dashboard.backends.base import Filter
 from dashboard.components import live
-from dashboard.components.filters import RUN_PROCESSES as PROCESSES
-from dashboard.components.filters import RUN_STATUSES as STATUSES
-from dashboard.components.filters import log_filters, parse_id, run_filters
 from dashboard.components.frame import current_zone, frame, path_prefix
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_duration, format_time
+from dashboard.data.filters import RUN_PROCESSES as PROCESSES
+from dashboard.data.filters import RUN_STATUSES as STATUSES
+from dashboard.data.filters import log_filters, parse_id, run_filters
+from dashboard.data.history import fetch_keyset, rows_by_id
+from dashboard.data.query import Filter
 from dashboard.live.bus import RowBatch
-from dashboard.pages.history import fetch_keyset, run_rows
 from dashboard.pages.logs import COLUMNS as LOG_COLUMNS
+from dashboard.runtime import get_runtime
 
 COLUMNS = [
     column("id", "Run"),
@@ -34,6 +35,13 @@ COLUMNS = [
     column("error", "Error"),
     column("worker_id", "Worker"),
 ]
+
+
+async def run_rows(ids: list[Any]) -> list[dict[str, Any]]:
+    """The runs started or changed in one burst (one query for all browsers).
+
+    Module-level: the live bus shares one row feed per table."""
+    return await rows_by_id(get_runtime().api, "automation_runs", ids)
 
 
 def format_run(row: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +81,9 @@ class RunsView:
         return run_filters(self.process.value or None, self.status.value or None)
 
     async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
-        return await fetch_keyset("automation_runs", self.filters(), before_id, limit)
+        return await fetch_keyset(
+            get_runtime().api, "automation_runs", self.filters(), before_id, limit
+        )
 
     def merge(self, batch: RowBatch) -> bool:
         """Fold a burst's new or finished runs into page 1 (no query of our own)."""
@@ -100,7 +110,9 @@ class RunsView:
             filters = log_filters(None, None, None, run_id)
 
             async def fetch(before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
-                return await fetch_keyset("automation_logs", filters, before_id, limit)
+                return await fetch_keyset(
+                    get_runtime().api, "automation_logs", filters, before_id, limit
+                )
 
             def fmt(row: dict[str, Any]) -> dict[str, Any]:
                 row["created_at"] = format_time(row["created_at"], current_zone())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.components.filters import audit_filters, like_pattern, log_filters, matches
+from dashboard.data.filters import audit_filters, like_pattern, log_filters, matches
 
 
 def test_ilike_takes_the_admins_wildcards_literally_and_ignores_case() -> None:

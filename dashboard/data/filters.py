@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dashboard.backends.base import Filter
+from dashboard.data.query import Filter
 
 LOG_PROCESSES = ("identification", "implementation", "outreach", "payments", "system")
 LOG_LEVELS = ("debug", "info", "warning", "error")
