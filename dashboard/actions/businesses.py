@@ -2,7 +2,8 @@
 
 - `change_status(actor, id, new, allowed_from, action)`: requeue or skip one business;
 - `retry_outreach(actor, id)`: outreach back to `pending` (set_outreach_status);
-- `requeue_failed(actor, expected)`: every failed business back to the queue.
+- `requeue_failed(actor, expected, fresh_code=...)`: every failed business back to the
+  queue, after a fresh authenticator code (see `dashboard.actions.automation`).
 Each returns an error message for the admin (nothing written), or None / a count.
 The writes and their audit rows are `dashboard.data.businesses`'.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dashboard.actions.automation import FreshCode
 from dashboard.auth.actor import Actor
 from dashboard.data import businesses
 from dashboard.runtime import get_runtime
@@ -51,6 +53,8 @@ async def retry_outreach(actor: Actor, business_id: int) -> str | None:
     return outreach_refusal(before)
 
 
-async def requeue_failed(actor: Actor, expected: int) -> int:
-    """Requeue every failed business (the admin was shown `expected`); how many moved."""
+async def requeue_failed(actor: Actor, expected: int, *, fresh_code: FreshCode) -> int:
+    """Requeue every failed business (the admin was shown `expected`) after a fresh code
+    (it touches every failed row at once); how many moved."""
+    await fresh_code(f"requeuing {expected:,} failed business(es)")
     return await businesses.requeue_all_failed(get_runtime().db, actor, expected)

@@ -2,7 +2,8 @@
 the pages' own forms. Guarded by auth's `require_admin_api` (an AAL2 session cookie,
 same origin). Bad input is 400 with a reason and writes nothing; dangerous changes
 (stop, reset_stale, turning a process off) need a fresh TOTP `code` in the body.
-Both calls are audited by their SQL functions with the acting admin's id and email.
+Both are `dashboard.actions.automation`'s actions (the same the pages call, with the
+same fresh-code rule), audited by their SQL functions with the acting admin's id and email.
 """
 
 from __future__ import annotations
@@ -12,20 +13,23 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dashboard.actions.automation import (
+    ActionRefused,
+    FreshCode,
+    FreshCodeRefused,
+    change_config,
+    send_command,
+)
 from dashboard.auth import get_auth
 from dashboard.auth.access import request_meta, require_admin_api
+from dashboard.auth.actor import Actor
 from dashboard.auth.provider import AuthError
 from dashboard.auth.sessions import AdminSession
-from dashboard.data.automation import send_automation_command, update_automation_config
-from dashboard.data.query import BackendError, Caller
 from dashboard.json_body import loads_bounded
-from dashboard.runtime import get_runtime
 
 router = APIRouter(prefix="/api/admin")
 Admin = Annotated[AdminSession, Depends(require_admin_api)]
 M = TypeVar("M", bound=BaseModel)
-DANGEROUS_COMMANDS = frozenset({"stop", "reset_stale"})
-SWITCHES = ("identification_enabled", "implementation_enabled", "outreach_enabled")
 
 
 class CommandBody(BaseModel):
@@ -63,48 +67,48 @@ async def _body(request: Request, model: type[M]) -> M:
         raise HTTPException(400, _reason(exc)) from None
 
 
-async def _step_up(session: AdminSession, request: Request, code: str | None, what: str) -> None:
-    if not code:
-        raise HTTPException(400, f"{what} needs a fresh authenticator code in 'code'")
-    try:
-        await get_auth().step_up(session, code, request_meta(request))
-    except AuthError as exc:
-        raise HTTPException(403, str(exc)) from None
+def _fresh_code(session: AdminSession, request: Request, code: str | None) -> FreshCode:
+    """The body's `code`, checked as a fresh authenticator code of the session's admin."""
+
+    async def check(what: str) -> None:
+        if not code:
+            raise ActionRefused(f"{what} needs a fresh authenticator code in 'code'")
+        try:
+            await get_auth().step_up(session, code, request_meta(request))
+        except AuthError as exc:
+            raise FreshCodeRefused(str(exc)) from None
+
+    return check
 
 
-def _caller(session: AdminSession) -> Caller:
-    return Caller(role="service_role", sub=session.user_id, email=session.email)
+def _refused(exc: ActionRefused) -> HTTPException:
+    return HTTPException(400 if exc.invalid_input else 403, exc.message)
+
+
+def _actor(session: AdminSession) -> Actor:
+    return Actor(id=session.user_id, email=session.email)
 
 
 @router.post("/automation/command")
 async def post_command(request: Request, session: Admin) -> dict[str, Any]:
     body = await _body(request, CommandBody)
-    if body.command in DANGEROUS_COMMANDS:
-        await _step_up(session, request, body.code, f"'{body.command}'")
     try:
-        sent = await send_automation_command(
-            get_runtime().api, body.process, body.command, body.payload, session.email,
-            caller=_caller(session),
+        sent = await send_command(
+            _actor(session), body.process, body.command, body.payload,
+            fresh_code=_fresh_code(session, request, body.code),
         )  # fmt: skip
-    except BackendError as exc:
-        if exc.is_invalid_input:
-            raise HTTPException(400, exc.message) from None
-        raise
+    except ActionRefused as exc:
+        raise _refused(exc) from None
     return {"command": sent.model_dump(mode="json")}
 
 
 @router.post("/automation/config")
 async def post_config(request: Request, session: Admin) -> dict[str, Any]:
     body = await _body(request, ConfigBody)
-    turning_off = [k for k in SWITCHES if body.changes.get(k) is False]
-    if turning_off:
-        await _step_up(session, request, body.code, f"turning off {', '.join(turning_off)}")
     try:
-        config = await update_automation_config(
-            get_runtime().api, body.changes, session.email, caller=_caller(session)
+        config = await change_config(
+            _actor(session), body.changes, fresh_code=_fresh_code(session, request, body.code)
         )
-    except BackendError as exc:
-        if exc.is_invalid_input:
-            raise HTTPException(400, exc.message) from None
-        raise
+    except ActionRefused as exc:
+        raise _refused(exc) from None
     return {"config": config.model_dump(mode="json")}

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
+from dashboard.actions.automation import command_needs_fresh_code
 from dashboard.components.status import badge as palette_badge
 from dashboard.components.status import level_classes
 from dashboard.components.ticking import Html, since_html
@@ -271,7 +272,7 @@ class StatusCard:
             self.block = Block(self.shared(status), f"status-facts-{status.process}")
             self.block.element.classes("mb-2")
             for command, label, icon in COMMANDS:
-                danger = command in ("stop", "reset_stale")
+                danger = command_needs_fresh_code(command)
                 CommandButton(
                     label,
                     icon,

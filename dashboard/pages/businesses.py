@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
+from dashboard.actions.automation import ActionCancelled, FreshCodeRefused
 from dashboard.actions.businesses import requeue_failed
 from dashboard.components import live
-from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame, path_prefix
-from dashboard.components.guard import acting_admin, verify_step_up
+from dashboard.components.guard import acting_admin, code_from_dialog
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
 from dashboard.data.businesses import count_with_status
@@ -57,26 +57,35 @@ async def bulk_requeue_failed() -> None:
     if count == 0:
         ui.notify("No failed businesses to requeue.")
         return
-    code = await ask_code(
-        "Requeue failed businesses?",
-        f"{count:,} failed business(es) go back to the queue with their attempts reset.",
-    )
-    if code is None:
+
+    async def impact() -> str:
+        return f"{count:,} failed business(es) go back to the queue with their attempts reset."
+
+    ask = code_from_dialog("Requeue failed businesses?", impact)
+    working: list[ui.notification] = []
+
+    async def then_say_working(what: str) -> None:
+        await ask(what)
+        # one transaction with its audit row: a second or so per 50,000 rows, so say so
+        working.append(
+            ui.notification(f"Requeuing {count:,} failed business(es)…", spinner=True, timeout=None)
+        )
+
+    try:
+        moved = await requeue_failed(actor, count, fresh_code=then_say_working)
+    except ActionCancelled:
         return
-    if not await verify_step_up(code):
+    except FreshCodeRefused:
         ui.notify("That code is wrong or already used: nothing was changed.", type="negative")
         return
-    # one transaction with its audit row: a second or so per 50,000 rows, so say so
-    working = ui.notification(
-        f"Requeuing {count:,} failed business(es)…", spinner=True, timeout=None
-    )
-    try:
-        moved = await requeue_failed(actor, count)
     except BackendError as exc:
+        if not working:  # the code's own check failed: the page's error report says so
+            raise
         ui.notify(f"Nothing was requeued: {exc.message}", type="negative", multi_line=True)
         return
     finally:
-        working.dismiss()
+        for notice in working:
+            notice.dismiss()
     ui.notify(f"Requeued {moved:,} business(es).", type="positive")
 
 

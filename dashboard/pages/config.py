@@ -12,17 +12,21 @@ from typing import Any
 
 from nicegui import ui
 
-from dashboard.components.confirm import ask_code
+from dashboard.actions.automation import (
+    SWITCHES,
+    ActionCancelled,
+    ActionRefused,
+    FreshCodeRefused,
+    change_config,
+    switches_turned_off,
+)
 from dashboard.components.frame import current_zone, frame
-from dashboard.components.guard import acting_admin, verify_step_up
+from dashboard.components.guard import acting_admin, code_from_dialog
 from dashboard.components.timefmt import format_time
-from dashboard.data.automation import get_automation_config, update_automation_config
+from dashboard.data.automation import get_automation_config
 from dashboard.data.models import AutomationConfig
-from dashboard.data.query import BackendError
 from dashboard.data.queue import get_queue_statistics
 from dashboard.runtime import get_runtime
-
-SWITCHES = ("identification_enabled", "implementation_enabled", "outreach_enabled")
 
 
 @dataclass(frozen=True)
@@ -144,28 +148,25 @@ class ConfigForm:
         if not changes:
             ui.notify("Nothing changed.")
             return
-        disabling = [k for k in SWITCHES if changes.get(k) is False]
-        if disabling:
-            code = await ask_code("Turn off automation?", await disabling_impact(disabling))
-            if code is None or not await verify_step_up(code):
-                ui.notify("Not saved.", type="warning")
-                return
+        disabling = switches_turned_off(changes)
+        ask = code_from_dialog("Turn off automation?", lambda: disabling_impact(disabling))
         try:
-            self.config = await update_automation_config(
-                get_runtime().api, changes, actor.email, caller=actor.caller()
-            )
-        except BackendError as exc:
-            self.show_database_error(exc)
+            self.config = await change_config(actor, changes, fresh_code=ask)
+        except (ActionCancelled, FreshCodeRefused):
+            ui.notify("Not saved.", type="warning")
+            return
+        except ActionRefused as exc:
+            self.show_refusal(exc.message)
             return
         self.status.text = self._saved_text()
         ui.notify(f"Saved {', '.join(sorted(changes))}", type="positive")
 
-    def show_database_error(self, exc: BackendError) -> None:
+    def show_refusal(self, message: str) -> None:
         """The database names the key it refused: put the message at that field."""
         for key, element in self.inputs.items():
-            if key in exc.message:
-                element.error = exc.message
-        ui.notify(f"Not saved: {exc.message}", type="negative")
+            if key in message:
+                element.error = message
+        ui.notify(f"Not saved: {message}", type="negative")
 
 
 @ui.page("/config")

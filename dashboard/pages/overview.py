@@ -26,29 +26,29 @@ from zoneinfo import ZoneInfo
 from nicegui import background_tasks, ui
 from nicegui.observables import ObservableDict, ObservableList
 
+from dashboard.actions.automation import (
+    COMMANDS,
+    PROCESSES,
+    ActionCancelled,
+    ActionRefused,
+    FreshCodeRefused,
+    send_command,
+)
 from dashboard.components import cards, charts, live
-from dashboard.components.confirm import ask_code
 from dashboard.components.frame import current_zone, frame, path_prefix
-from dashboard.components.guard import acting_admin, verify_step_up
-from dashboard.data.automation import send_automation_command
+from dashboard.components.guard import acting_admin, code_from_dialog
 from dashboard.data.identification import list_targets_for_chart
 from dashboard.data.models import (
-    Command,
     DashboardSnapshot,
     FunnelRow,
-    Process,
     ThroughputPoint,
 )
 from dashboard.data.overview import get_conversion_funnel, get_throughput_timeseries
-from dashboard.data.query import BackendError
 from dashboard.data.queue import get_queue_statistics
 from dashboard.runtime import get_runtime
 
 CHART_SECONDS = 15.0
 CHART_CHECK_SECONDS = 5.0
-DANGEROUS: frozenset[str] = frozenset({"stop", "reset_stale"})
-PROCESSES: tuple[Process, ...] = ("identification", "implementation")
-COMMANDS: tuple[Command, ...] = ("start", "stop", "pause", "resume", "run_once", "reset_stale")
 
 
 async def command_impact(process: str, command: str) -> str:
@@ -77,19 +77,16 @@ async def run_command(process: str, command: str) -> None:
     actor = await acting_admin()
     if actor is None:
         return
-    if command in DANGEROUS:
-        code = await ask_code(f"{command.replace('_', ' ').title()} {process}?",
-                              await command_impact(process, command))  # fmt: skip
-        if code is None:
-            return
-        if not await verify_step_up(code):
-            ui.notify("That code is wrong or already used: nothing was sent.", type="negative")
-            return
+    title = f"{command.replace('_', ' ').title()} {process}?"
+    ask = code_from_dialog(title, lambda: command_impact(process, command))
     try:
-        sent = await send_automation_command(
-            get_runtime().api, process, command, {}, caller=actor.caller()
-        )
-    except BackendError as exc:
+        sent = await send_command(actor, process, command, fresh_code=ask)
+    except ActionCancelled:
+        return
+    except FreshCodeRefused:
+        ui.notify("That code is wrong or already used: nothing was sent.", type="negative")
+        return
+    except ActionRefused as exc:
         ui.notify(f"Command refused: {exc.message}", type="negative")
         return
     ui.notify(f"Sent {command} to {process} (command #{sent.id})", type="positive")
