@@ -8,7 +8,7 @@ same fresh-code rule), audited by their SQL functions with the acting admin's id
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +25,7 @@ from dashboard.auth.access import request_meta, require_admin_api
 from dashboard.auth.actor import Actor
 from dashboard.auth.provider import AuthError
 from dashboard.auth.sessions import AdminSession
+from dashboard.data.models import Command, Process
 from dashboard.json_body import loads_bounded
 
 router = APIRouter(prefix="/api/admin")
@@ -34,8 +35,8 @@ M = TypeVar("M", bound=BaseModel)
 
 class CommandBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    process: Literal["identification", "implementation"]
-    command: Literal["start", "stop", "pause", "resume", "run_once", "reset_stale"]
+    process: Process
+    command: Command
     payload: dict[str, Any] = Field(default_factory=dict)
     code: str | None = None
 
