@@ -273,11 +273,70 @@ async def test_sign_out_everywhere_ends_the_sessions_of_other_browsers(
     await signed_in_on_security(user, enrolled, clock)
     await user.should_see("Active sessions: 3")  # this browser, the other, the fixture's
     user.find(marker="sign-out-everywhere").click()
+    await user.should_see("Ends all 3 of your sessions, this one included", retries=20)
+    user.find(marker="confirm-sign-out-everywhere").click()
     await user.should_see("You are signed out.", retries=20)
     assert await auth.sessions.active_for(enrolled.session.user_id) == []
     for browser in (user, other):
         page = await browser.http_client.get("/security", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/security"
+
+
+async def test_sign_out_everywhere_asks_first_and_a_cancel_ends_nothing(
+    user: User, enrolled: Signed, auth: AuthService, clock: FakeClock
+) -> None:
+    await signed_in_on_security(user, enrolled, clock)
+    before = await auth.sessions.active_for(enrolled.session.user_id)
+    user.find(marker="sign-out-everywhere").click()
+    await user.should_see(marker="confirm-sign-out-everywhere", retries=20)
+    user.find("Cancel").click()
+    await user.should_not_see(marker="confirm-sign-out-everywhere", retries=20)
+    assert await auth.sessions.active_for(enrolled.session.user_id) == before
+    page = await user.http_client.get("/security", follow_redirects=False)
+    assert page.status_code == 200
+
+
+async def test_the_security_page_lists_each_session_and_ends_another_one(
+    user: User,
+    enrolled: Signed,
+    auth: AuthService,
+    clock: FakeClock,
+    create_user: Callable[[], User],
+) -> None:
+    other = create_user()
+    other.http_client.headers["user-agent"] = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+    )
+    await password_step(other)
+    await other.should_see("Two-step verification", retries=20)
+    other.find(marker="code").type(code_at(enrolled.secret, clock()))
+    other.find(marker="verify").click()
+    await other.should_see(marker="logout", retries=20)
+    clock.advance(seconds=30)
+    await signed_in_on_security(user, enrolled, clock)
+    # this browser, the phone, the fixture's own session: one row each
+    await user.should_see(marker="session-row", retries=20)
+    assert len(user.find(marker="session-row").elements) == 3
+    assert len(user.find(marker="this-session").elements) == 1
+    await user.should_see("Safari on iOS")
+    [phone] = [
+        s for s in await auth.sessions.listing_for(enrolled.session.user_id)
+        if "iPhone" in (s.user_agent or "")
+    ]  # fmt: skip
+    assert len(user.find(marker="end-session").elements) == 2  # not on this browser's row
+    user.find(marker=f"end-session-{phone.id}").click()
+    await user.should_see("That session is ended: its pages are signed out.", retries=20)
+    assert phone.id not in {s.id for s in await auth.sessions.listing_for(enrolled.session.user_id)}
+    assert len(user.find(marker="session-row").elements) == 2
+    page = await other.http_client.get("/security", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/security"
+    mine = await user.http_client.get("/security", follow_redirects=False)
+    assert mine.status_code == 200
+    audit = (await auth.db.select("admin_audit_log")).rows
+    assert [(str(a["actor_id"]), a["target"]) for a in audit if a["action"] == "session_ended"] == [
+        (enrolled.session.user_id, phone.id)
+    ]
 
 
 async def test_cookies_from_before_login_after_the_password_and_after_logout_are_refused(

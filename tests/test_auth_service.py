@@ -193,6 +193,29 @@ async def test_sign_out_everywhere_ends_every_session(backend: PostgresBackend) 
     assert await auth.current(other.token) is None
 
 
+async def test_an_admin_ends_one_of_their_sessions_and_never_another_admins(
+    backend: PostgresBackend,
+) -> None:
+    auth, clock, signed = await enrolled_admin(backend)
+    clock.advance(seconds=30)
+    other = await full_sign_in(auth, clock, signed.secret)
+    colleague_id = add_admin(backend.url, "colleague@example.com")
+    handoff = await auth.sessions.start(
+        user_id=colleague_id, email="colleague@example.com", aal="aal2", factor_id=None,
+        binding=None, next_path="/", ip="203.0.113.9", user_agent="curl/8",
+    )  # fmt: skip
+    token, colleague, _ = await auth.sessions.redeem(handoff.ticket, None)
+    assert not await auth.end_session(signed.session, colleague.id, META)
+    assert await auth.current(token) is not None  # the colleague is still signed in
+    assert await auth.end_session(signed.session, other.session.id, META)
+    assert await auth.current(other.token) is None
+    assert await auth.current(signed.token) is not None
+    assert not await auth.end_session(signed.session, other.session.id, META)  # already
+    assert [a for a in await audit_actions(backend) if a[0] == "session_ended"] == [
+        ("session_ended", META.ip, META.user_agent)
+    ]
+
+
 async def test_a_handoff_ticket_works_once_and_only_in_its_browser(
     backend: PostgresBackend,
 ) -> None:

@@ -2,7 +2,7 @@
 
 Actions written here: login, login_failed, lockout, mfa_verified, mfa_failed,
 mfa_enrolled, recovery_code_used, recovery_codes_regenerated, step_up,
-step_up_failed, logout, sign_out_everywhere, session_expired_action.
+step_up_failed, logout, session_ended, sign_out_everywhere, session_expired_action.
 """
 
 from __future__ import annotations

@@ -329,6 +329,21 @@ class AuthService:
         await self.sessions.revoke(session.id, "logout")
         await audit(self.db, "logout", meta, actor_id=session.user_id, actor_email=session.email)
 
+    async def end_session(self, session: AdminSession, session_id: str, meta: RequestMeta) -> bool:
+        """End one of the admin's own sessions (another browser's); audited. False when it
+        is not theirs or already ended."""
+        ended = await self.sessions.end_one(session.user_id, session_id, "ended_by_admin")
+        if ended:
+            await audit(
+                self.db,
+                "session_ended",
+                meta,
+                actor_id=session.user_id,
+                actor_email=session.email,
+                target=session_id,
+            )
+        return ended
+
     async def sign_out_everywhere(self, session: AdminSession, meta: RequestMeta) -> int:
         count = await self.sessions.revoke_all(session.user_id, "sign_out_everywhere")
         await audit(

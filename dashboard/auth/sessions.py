@@ -59,6 +59,17 @@ class AdminSession:
 
 
 @dataclass(frozen=True)
+class SessionListing:
+    """One live session as the security page lists it."""
+
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
 class Handoff:
     """A one-time ticket that `/auth/complete` turns into the session cookie."""
 
@@ -217,6 +228,31 @@ class SessionStore:
             (now, reason, value),
         )
         return int(cur.rowcount)
+
+    async def end_one(self, user_id: str, session_id: str, reason: str) -> bool:
+        """Revoke `session_id` if it is a live session of `user_id` (never another
+        admin's); whether one was ended."""
+        async with self.db.owner() as conn:
+            cur = await conn.execute(
+                "update admin_private.sessions set revoked_at = %s, revoked_reason = %s,"
+                " token_hash = null, handoff_hash = null"
+                " where id = %s::uuid and user_id = %s and revoked_at is null",
+                (self.clock(), reason, session_id, user_id),
+            )
+            return bool(cur.rowcount)
+
+    async def listing_for(self, user_id: str) -> list[SessionListing]:
+        """The live sessions of `user_id`, newest first, with where they came from."""
+        now = self.clock()
+        async with self.db.owner() as conn:
+            cur = await conn.execute(
+                "select id::text, created_at, last_seen_at, host(ip) as ip, user_agent"
+                " from admin_private.sessions where user_id = %s and revoked_at is null"
+                " and token_hash is not null and expires_at > %s and last_seen_at > %s"
+                " order by created_at desc",
+                (user_id, now, now - self.idle),
+            )
+            return [SessionListing(**r) for r in await cur.fetchall()]
 
     async def active_for(self, user_id: str) -> list[AdminSession]:
         now = self.clock()

@@ -1,6 +1,7 @@
 """The step-up dialog for dangerous actions: it says what the action touches and asks
 for a fresh code from the admin's authenticator app. The code field has the focus and
-sits in a real form, so typing the code and pressing Enter confirms; Escape cancels."""
+sits in a real form, so typing the code and pressing Enter confirms; Escape cancels.
+`ask_yes` is the plain "are you sure" for an action that needs no code."""
 
 from __future__ import annotations
 
@@ -47,3 +48,22 @@ async def ask_code(title: str, impact: str) -> str | None:
     finally:
         dialog.delete()
     return result if isinstance(result, str) else None
+
+
+async def ask_yes(title: str, text: str, confirm: str, marker: str) -> bool:
+    """Ask before an action that needs no code; True when the admin confirms. The
+    confirm button is marked `marker`; Cancel has the focus, Escape cancels."""
+    with ui.dialog().props("persistent") as dialog, ui.card().classes("w-96 max-w-full"):
+        ui.html(f'<h2 class="text-lg font-semibold m-0">{escape(title)}</h2>', sanitize=False)
+        ui.label(text).classes("whitespace-pre-line")
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat autofocus")
+            ui.button(confirm, on_click=lambda: dialog.submit(True)).props(
+                f"color=negative data-testid={marker}"
+            ).mark(marker)
+    dialog.on("escape-key", lambda: dialog.submit(False))
+    try:
+        result = await dialog
+    finally:
+        dialog.delete()
+    return result is True

@@ -24,6 +24,7 @@ ACTIONS = (
     "login", "login_failed", "mfa_enrolled", "mfa_verified", "mfa_failed", "step_up",
     "recovery_code_used", "logout", "command_sent", "config_updated", "business_requeued",
     "business_skipped", "businesses_requeued", "outreach_retried", "reconcile_fix",
+    "session_ended", "sign_out_everywhere",
 )  # fmt: skip
 MAX_ACTOR = 200
 COLUMNS = [
