@@ -2,7 +2,7 @@
 and dark, with axe-core's critical and serious findings per page: the look a person
 gets, for a human to look at (not a benchmark with goals; not in `make bench`).
 
-Usage: python -m bench.screens [--out FOLDER] [--port N] [--sign-in-steps]
+Usage: python -m bench.screens [--out FOLDER] [--port N] [--sign-in-steps] [--pages /a,/b]
        (default folder .data/screens; PostgreSQL from DATABASE_ADMIN_URL or the
        bench's embedded server)
 """
@@ -144,7 +144,10 @@ def main() -> None:
             with psycopg.connect(url) as conn:
                 row = conn.execute("select min(id) from public.pipeline_businesses").fetchone()
             pages = ["/", "/logs", "/runs", "/businesses", f"/businesses/{row[0] if row else 1}"]
-            pages += ["/config", "/audit", "/reconcile", "/security", "/system", "/no-such-page"]
+            pages += ["/config", "/audit", "/reconcile", "/security", "/system", "/alerts"]
+            pages += ["/no-such-page"]
+            if "--pages" in sys.argv:  # a comma-separated subset, e.g. /security,/config
+                pages = option("--pages", "").split(",")
             shoot(driver, base, pages, out, "")
         finally:
             driver.quit()
