@@ -3,6 +3,7 @@ what each action writes (and audits), and bad input that writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -13,6 +14,7 @@ from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
 from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle, table_rows
+from tests.dbutil import sql
 
 app_runtime = test_auth_helpers.app_runtime
 admin = admin_session.admin
@@ -159,11 +161,87 @@ async def test_config_fields_show_their_unit_and_allowed_range(
         return dict(user.find(marker=key).elements.pop().props)
 
     assert props("stale_after_minutes")["suffix"] == "minutes"
-    assert props("stale_after_minutes")["hint"] == "1 to 1,440"
+    assert props("stale_after_minutes")["hint"] == (
+        "A business started longer ago than this goes back to the queue."
+        " Default 15 minutes; 1 to 1,440."
+    )
     assert props("heartbeat_stale_seconds")["suffix"] == "seconds"
     assert props("pace_seconds")["suffix"] == "seconds"
-    assert props("daily_deploy_limit")["hint"] == "0 to 10,000,000"
+    assert props("daily_deploy_limit")["hint"].endswith("Default 500; 0 to 10,000,000.")
     assert "suffix" not in props("batch_size")
+
+
+def test_each_config_field_states_the_default_the_database_gives_it(app_runtime: Runtime) -> None:
+    from dashboard.pages.config import FIELDS, plain
+
+    rows = sql(
+        app_runtime.database_url,
+        "select column_name as name, column_default as value from information_schema.columns"
+        " where table_schema = 'public' and table_name = 'automation_config'",
+    )
+    defaults = {r["name"]: r["value"] for r in rows}
+    for field in FIELDS:
+        assert plain(defaults[field.key]) == plain(field.default), field.key
+        assert field.meaning, field.key
+
+
+async def test_config_numbers_show_as_typed(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    sql(app_runtime.database_url, "update public.automation_config set pace_seconds = 1.50,"
+        " bounce_rate_limit = 0.200")  # fmt: skip
+    await user.open("/config")
+    await user.should_see(marker="pace_seconds", retries=100)
+    assert user.find(marker="pace_seconds").elements.pop().value == "1.5"
+    assert user.find(marker="bounce_rate_limit").elements.pop().value == "0.2"
+    assert user.find(marker="batch_size").elements.pop().value == "10"
+
+
+async def test_a_save_made_elsewhere_shows_live_and_keeps_what_the_admin_typed(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from dashboard.actions.automation import change_config
+    from dashboard.auth.actor import Actor
+
+    await user.open("/config")
+    await user.should_see(marker="batch_size", retries=100)
+    user.find(marker="max_attempts").clear().type("7")  # typed, not saved
+    colleague = Actor(id=None, email="colleague@example.com")
+
+    async def no_code(what: str) -> None:
+        raise AssertionError(f"no fresh code is needed for {what}")
+
+    await change_config(colleague, {"batch_size": 40, "max_attempts": 5}, fresh_code=no_code)
+
+    def shown(key: str) -> Any:
+        return user.find(marker=key).elements.pop().value
+
+    for _ in range(100):
+        if shown("batch_size") == "40":
+            break
+        await asyncio.sleep(0.05)
+    assert shown("batch_size") == "40" and shown("max_attempts") == "7"
+    await user.should_see("your unsaved edits to max_attempts are kept")
+    await user.should_see("by colleague@example.com")
+    user.find(marker="config-save").click()  # sends only the admin's own edit
+    await settle(lambda: _config_is(app_runtime, "max_attempts", 7))
+    assert await _config_is(app_runtime, "batch_size", 40)
+
+
+async def test_a_cancelled_code_puts_the_form_back(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    await user.open("/config")
+    await user.should_see(marker="outreach_enabled", retries=100)
+    user.find(marker="outreach_enabled").click()
+    user.find(marker="batch_size").clear().type("30")
+    user.find(marker="config-save").click()
+    await user.should_see(marker="step-up-code", retries=50)
+    user.find("Cancel").click()
+    await user.should_see("Not saved: the form shows the saved values again.", retries=50)
+    assert user.find(marker="outreach_enabled").elements.pop().value is True
+    assert user.find(marker="batch_size").elements.pop().value == "10"
+    assert await _config_is(app_runtime, "outreach_enabled", True)
 
 
 async def test_turning_a_process_off_needs_a_fresh_code(
