@@ -135,12 +135,54 @@ async def test_a_wrong_code_sends_nothing(
     app_runtime: Runtime,
 ) -> None:
     await open_overview(user)
-    user.find(marker="cmd-implementation-reset_stale").click()
-    await user.should_see("started business(es) older than the stale limit", retries=20)
+    user.find(marker="cmd-implementation-stop").click()
+    await user.should_see("Stops 0 implementation worker(s)", retries=20)
     user.find(marker="step-up-code").type("000000")
     user.find(marker="step-up-confirm").click()
     await user.should_see("nothing was sent", retries=20)
     assert await commands(app_runtime) == []
+
+
+def refusal_of(user: User, marker: str) -> str | None:
+    [button] = user.find(marker=marker).elements
+    return button.props.get("title") if button.props.get("disable") else None
+
+
+async def test_a_command_that_would_change_nothing_is_greyed_out_and_asks_no_code(
+    user: User,
+    admin: SignedIn,
+    app_runtime: Runtime,
+) -> None:
+    await open_overview(user)
+    # both processes run and nothing is stale: start, resume and reset stale do nothing
+    assert refusal_of(user, "cmd-implementation-start") == (
+        "Implementation is running, not stopped: nothing to start."
+    )
+    assert refusal_of(user, "cmd-implementation-resume") == (
+        "Implementation is running, not paused: nothing to resume."
+    )
+    assert refusal_of(user, "cmd-implementation-reset_stale") == (
+        "No started business is past the stale limit: nothing to reset."
+    )
+    assert refusal_of(user, "cmd-implementation-pause") is None
+    assert refusal_of(user, "cmd-implementation-stop") is None
+    assert refusal_of(user, "cmd-implementation-run_once") is None
+    # a click that lands anyway (a page drawn before a change) is refused before any code
+    user.find(marker="cmd-implementation-reset_stale").click()
+    await user.should_see("Not sent: No started business is past the stale limit", retries=20)
+    user.should_not_see(marker="step-up-code")
+    assert await commands(app_runtime) == []
+    # the buttons follow the state live: after a pause, Resume is the one that acts
+    user.find(marker="cmd-implementation-pause").click()
+    await settle(lambda: _has(app_runtime, command="pause"))
+    for _ in range(100):
+        if refusal_of(user, "cmd-implementation-resume") is None:
+            break
+        await asyncio.sleep(0.05)
+    assert refusal_of(user, "cmd-implementation-resume") is None
+    assert refusal_of(user, "cmd-implementation-pause") == (
+        "Implementation is paused: only a running process can pause."
+    )
 
 
 async def test_a_malformed_code_is_refused_at_the_field(

@@ -22,7 +22,13 @@ from typing import Any, get_args
 
 from dashboard.auth.actor import Actor
 from dashboard.data.automation import send_automation_command, update_automation_config
-from dashboard.data.models import AutomationCommand, AutomationConfig, Command, Process
+from dashboard.data.models import (
+    AutomationCommand,
+    AutomationConfig,
+    Command,
+    Process,
+    ProcessStatus,
+)
 from dashboard.data.query import BackendError
 from dashboard.runtime import get_runtime
 
@@ -60,6 +66,24 @@ class ActionCancelled(ActionRefused):
 
     def __init__(self) -> None:
         super().__init__("cancelled", invalid_input=False)
+
+
+def command_refusal(command: str, status: ProcessStatus, stale_started: int) -> str | None:
+    """Why `command` would change nothing for a process in `status` (with
+    `stale_started` started businesses past the stale limit); None when it would act.
+    The overview greys such a button out with this reason and asks no code for it."""
+    desired = status.desired_state
+    if command == "start" and desired != "stopped":
+        return f"{status.process.title()} is {desired}, not stopped: nothing to start."
+    if command == "pause" and desired != "running":
+        return f"{status.process.title()} is {desired}: only a running process can pause."
+    if command == "resume" and desired != "paused":
+        return f"{status.process.title()} is {desired}, not paused: nothing to resume."
+    if command == "stop" and desired == "stopped":
+        return f"{status.process.title()} is already stopped."
+    if command == "reset_stale" and stale_started == 0:
+        return "No started business is past the stale limit: nothing to reset."
+    return None
 
 
 def command_needs_fresh_code(command: str) -> bool:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
-from dashboard.actions.automation import command_needs_fresh_code
+from dashboard.actions.automation import command_needs_fresh_code, command_refusal
 from dashboard.components.status import badge as palette_badge
 from dashboard.components.status import level_classes
 from dashboard.components.ticking import Html, since_html
@@ -252,6 +252,20 @@ class CommandButton(ui.element):
         self.props.update({"label": label, "icon": icon, "color": color})
         self.props("dense no-caps")
         self.on("click", lambda _: on_click(), [])
+        self.refusal: str | None = None
+
+    def refuse(self, reason: str | None) -> None:
+        """Greyed out with `reason` on hover when the command would change nothing (the
+        click checks again, since the state may change before it lands)."""
+        if reason == self.refusal:
+            return
+        self.refusal = reason
+        if reason is None:
+            self.props.pop("disable", None)
+            self.props.pop("title", None)
+        else:
+            self.props.update({"disable": True, "title": reason})
+        self.update()
 
 
 class StatusCard:
@@ -264,21 +278,29 @@ class StatusCard:
         zone: ZoneInfo | None,
         on_command: OnCommand,
         progress: IdentificationProgress | None = None,
+        stale_started: int = 0,
     ):
         self.zone = zone
         self.progress = progress
+        self.buttons: dict[str, CommandButton] = {}
         card = ui.card().classes("w-full flex-row flex-wrap items-start gap-1")
         with card.mark(f"status-card-{status.process}") as self.card:
             self.block = Block(self.shared(status), f"status-facts-{status.process}")
             self.block.element.classes("mb-2")
             for command, label, icon in COMMANDS:
                 danger = command_needs_fresh_code(command)
-                CommandButton(
+                self.buttons[command] = CommandButton(
                     label,
                     icon,
                     "negative" if danger else "primary",
                     partial(on_command, status.process, command),
                 ).mark(f"cmd-{status.process}-{command}")
+        self.follow(status, stale_started)
+
+    def follow(self, status: ProcessStatus, stale_started: int) -> None:
+        """Each button enabled only when its command would change something."""
+        for command, button in self.buttons.items():
+            button.refuse(command_refusal(command, status, stale_started))
 
     def render(self, status: ProcessStatus) -> str:
         label, word = status_badge(status, self.progress)
@@ -305,9 +327,15 @@ class StatusCard:
         card = f"status-{status.process}"
         return shared_render(card, self.zone, "", status, lambda: self.render(status))
 
-    def show(self, status: ProcessStatus, progress: IdentificationProgress | None = None) -> None:
+    def show(
+        self,
+        status: ProcessStatus,
+        progress: IdentificationProgress | None = None,
+        stale_started: int = 0,
+    ) -> None:
         self.progress = progress
         self.block.show(self.shared(status))
+        self.follow(status, stale_started)
 
 
 def grid_finished(status: ProcessStatus, progress: IdentificationProgress | None) -> bool:

@@ -32,6 +32,7 @@ from dashboard.actions.automation import (
     ActionCancelled,
     ActionRefused,
     FreshCodeRefused,
+    command_refusal,
     send_command,
 )
 from dashboard.components import cards, charts, live
@@ -70,13 +71,21 @@ async def command_impact(process: str, command: str) -> str:
 
 
 async def run_command(process: str, command: str) -> None:
-    """Send one command as the signed-in admin, with step-up when it is dangerous."""
+    """Send one command as the signed-in admin, with step-up when it is dangerous; a
+    command that would change nothing now is refused with its reason, before any code."""
     if process not in PROCESSES or command not in COMMANDS:
         ui.notify(f"Unknown command {command!r} for {process!r}", type="negative")
         return
     actor = await acting_admin()
     if actor is None:
         return
+    snapshot = await live.current_snapshot()
+    status = next((s for s in snapshot.status if s.process == process), None)
+    if status is not None:
+        refusal = command_refusal(command, status, snapshot.queue.stale_started)
+        if refusal is not None:
+            ui.notify(f"Not sent: {refusal}", type="warning")
+            return
     title = f"{command.replace('_', ' ').title()} {process}?"
     ask = code_from_dialog(title, lambda: command_impact(process, command))
     try:
@@ -278,6 +287,7 @@ class OverviewCards:
     def _show_status(self, snapshot: DashboardSnapshot) -> None:
         """One card per process, kept; a process that appears gets its card once."""
         wanted = {status.process for status in snapshot.status}
+        stale = snapshot.queue.stale_started
         for gone in [p for p in self.status if p not in wanted]:
             self.top.remove(self.status.pop(gone).card)
         for status in snapshot.status:
@@ -285,10 +295,10 @@ class OverviewCards:
             if card is None:
                 with self.top:
                     self.status[status.process] = cards.StatusCard(
-                        status, self.zone, run_command, snapshot.identification
+                        status, self.zone, run_command, snapshot.identification, stale
                     )
             else:
-                card.show(status, snapshot.identification)
+                card.show(status, snapshot.identification, stale)
 
 
 @ui.page("/")
