@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
-import pytest
 from nicegui import ui
 from nicegui.testing import User
 
@@ -78,14 +77,6 @@ async def sign_in_admin(runtime: Runtime, email: str = EMAIL) -> SignedIn:
     )
     token, _session, _next = await auth.sessions.redeem(handoff.ticket, None)
     return SignedIn(user_id, email, token, enrollment.secret, clock, auth)
-
-
-@pytest.fixture
-async def admin(user: User, app_runtime: Runtime) -> SignedIn:
-    """The User fixture's browser signed in as an AAL2 admin (import with `app_runtime`)."""
-    signed_in = await sign_in_admin(app_runtime)
-    user.http_client.cookies.set("cs_session", signed_in.token)
-    return signed_in
 
 
 async def settle(predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:

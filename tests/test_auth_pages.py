@@ -17,19 +17,20 @@ from dashboard.auth.service import AuthService
 from dashboard.auth.sessions import AdminSession
 from dashboard.runtime import Runtime
 from tests.admin_session import sign_in_admin
-from tests.faults import audit_refusing, expect_logged_errors
-from tests.test_auth_helpers import (
+from tests.auth_helpers import (
     EMAIL,
     META,
     PASSWORD,
     FakeClock,
     Signed,
     add_admin,
-    app_runtime,  # noqa: F401  (autouse: opens the runtime for the User fixture)
     code_at,
     enrol,
     service,
 )
+from tests.faults import audit_refusing, expect_logged_errors
+
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 PUBLIC = {"/login", "/mfa", "/setup-mfa"}
 
@@ -40,7 +41,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def auth(app_runtime: Runtime, clock: FakeClock) -> AuthService:  # noqa: F811
+def auth(app_runtime: Runtime, clock: FakeClock) -> AuthService:
     auth = service(app_runtime.db, clock)
     app_runtime.services["auth"] = auth
     add_admin(app_runtime.database_url)
@@ -89,7 +90,7 @@ async def test_a_wrong_password_is_refused_with_a_clear_message(
 async def test_a_server_failure_at_sign_in_says_so_without_its_details(
     user: User,
     auth: AuthService,
-    app_runtime: Runtime,  # noqa: F811  (the fixture imported above)
+    app_runtime: Runtime,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async with audit_refusing(app_runtime):  # every sign-in writes an audit row
@@ -365,7 +366,7 @@ async def test_admin_routes_need_an_aal2_session_and_the_same_origin(
 )
 async def test_a_signed_in_admin_sent_to_the_login_page_goes_on_to_its_next(
     user: User,
-    app_runtime: Runtime,  # noqa: F811  (the fixture imported above)
+    app_runtime: Runtime,
     login_url: str,
     lands_on: str,
 ) -> None:

@@ -13,7 +13,7 @@ from dashboard.auth.audit import RequestMeta
 from dashboard.auth.provider import AuthError, InvalidCode, InvalidCredentials, ReplayedCode
 from dashboard.auth.service import NotAllowed, safe_next
 from dashboard.backends.postgres import PostgresBackend
-from tests.test_auth_helpers import (
+from tests.auth_helpers import (
     EMAIL,
     META,
     PASSWORD,

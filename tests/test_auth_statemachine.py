@@ -16,8 +16,7 @@ from dashboard.auth.provider import AuthError
 from dashboard.auth.service import AuthService
 from dashboard.auth.sessions import AdminSession
 from dashboard.backends.postgres import PostgresBackend
-from tests.dbutil import reset_database
-from tests.test_auth_helpers import (
+from tests.auth_helpers import (
     META,
     PASSWORD,
     FakeClock,
@@ -26,6 +25,7 @@ from tests.test_auth_helpers import (
     enrol,
     service,
 )
+from tests.dbutil import reset_database
 
 CODE_KINDS = ["fresh", "previous_step", "two_steps_ahead", "wrong", "last_used", "recovery_junk"]
 

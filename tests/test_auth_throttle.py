@@ -13,7 +13,7 @@ from dashboard.auth.audit import RequestMeta
 from dashboard.auth.provider import AuthError, InvalidCredentials
 from dashboard.auth.throttle import Throttled, address_key
 from dashboard.backends.postgres import PostgresBackend
-from tests.test_auth_helpers import (
+from tests.auth_helpers import (
     EMAIL,
     META,
     PASSWORD,

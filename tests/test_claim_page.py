@@ -16,7 +16,7 @@ from dashboard.outreach import SERVICE_KEY
 from dashboard.runtime import Runtime, close_runtime, open_runtime
 from dashboard.settings import load_settings
 from tests.local_http import Answer, LocalAPI, Seen, local_api
-from tests.test_routes_support import WHSEC, FakeProvider, Money, app
+from tests.routes_support import WHSEC, FakeProvider, Money, app
 
 SESSION = {
     "id": "cs_test_a1b2",

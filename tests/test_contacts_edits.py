@@ -15,9 +15,7 @@ from dashboard.contacts.email_check import InvalidEmail
 from dashboard.outreach.campaign import start_campaign
 from tests import e2e_support as e2e
 from tests.faults import audit_refusing
-from tests.test_routes_support import Money, money_fixture
-
-money = money_fixture
+from tests.routes_support import Money
 
 ADMIN = Caller(role="service_role", sub=None, email="ops@example.com")
 

@@ -22,11 +22,10 @@ from dashboard.health.summary import ActiveAlert, health_items
 from dashboard.live.bus import LiveBus
 from dashboard.live.service import start_live, stop_live
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn
 
-app_runtime = test_auth_helpers.app_runtime  # autouse: opens the runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
+
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 

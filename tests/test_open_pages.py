@@ -23,12 +23,10 @@ from dashboard.auth.admins import reset_mfa
 from dashboard.auth.open_pages import PageReaper, page_is_live
 from dashboard.live.service import start_live, stop_live
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
-from tests.admin_session import SignedIn, settle, table_rows
+from tests.admin_session import SignedIn, settle, sign_in_admin, table_rows
 from tests.dbutil import sql
 
-app_runtime = test_auth_helpers.app_runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 @pytest.fixture
@@ -103,7 +101,7 @@ async def test_a_page_of_another_session_and_the_login_page_stay_open(
     stranger = httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url="http://test")
     login = await User(stranger).open("/login")
     page = await user.open("/logs")
-    other = await admin_session.sign_in_admin(app_runtime, "other@cliftonsites.test")
+    other = await sign_in_admin(app_runtime, "other@cliftonsites.test")
     await other.sign_out()  # another admin's session ends
     assert await reaper.sweep() == 0
     assert not page.is_deleted and not login.is_deleted

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 from nicegui.testing import User
 
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, table_rows
 
-app_runtime = test_auth_helpers.app_runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 def rows_of(user: User, marker: str) -> list[dict[str, object]]:

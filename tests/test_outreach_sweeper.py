@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from dashboard.outreach.background import run_listener, sweep_once
 from dashboard.outreach.campaign import start_campaign
-from tests.test_routes_support import Money, money_fixture  # noqa: F401
+from tests.routes_support import Money
 
 
 async def test_500_deployments_with_dropped_notifications_are_each_started_once(

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from dashboard.alerts.messages import sign
 from dashboard.data import alerts as store
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn
 from tests.dbutil import sql
 
-app_runtime = test_auth_helpers.app_runtime  # autouse: opens the runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 def rule_row(runtime: Runtime, kind: str) -> dict[str, object]:

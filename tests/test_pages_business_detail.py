@@ -16,7 +16,6 @@ from nicegui.testing import User
 from dashboard.backends.base import Filter
 from dashboard.components import live
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle
 from tests.faults import audit_refusing, expect_logged_errors
 from tests.test_pages_businesses import (
@@ -26,8 +25,7 @@ from tests.test_pages_businesses import (
     status_of,
 )
 
-app_runtime = test_auth_helpers.app_runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 @pytest.fixture

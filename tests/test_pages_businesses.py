@@ -6,16 +6,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle, table_rows
 
-app_runtime = test_auth_helpers.app_runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 async def add_business(runtime: Runtime, n: int, **extra: Any) -> int:

@@ -3,18 +3,17 @@ outreach started) and the "needs contact" filter on /businesses."""
 
 from __future__ import annotations
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle, table_rows
 from tests.test_pages_business_detail import add_site, open_detail
 from tests.test_pages_businesses import add_business
 
-app_runtime = test_auth_helpers.app_runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 async def test_an_admin_adds_the_owner_email_and_outreach_starts(

@@ -22,11 +22,10 @@ from dashboard.data.automation import (
 )
 from dashboard.live.service import start_live, stop_live
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle, table_rows
 
-app_runtime = test_auth_helpers.app_runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
+
 BURST = (
     "insert into public.automation_logs (process, level, message)"
     " select 'system', 'info', 'burst ' || i from generate_series(1, %s) i"

@@ -19,11 +19,9 @@ from dashboard.data.automation import log_automation_event, report_automation_he
 from dashboard.live.bus import LiveBus
 from dashboard.live.service import start_live, stop_live
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn
 
-app_runtime = test_auth_helpers.app_runtime  # autouse: opens the runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 async def open_overview(user: User) -> None:

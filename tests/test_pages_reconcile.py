@@ -11,13 +11,11 @@ from dashboard.backends.base import Filter
 from dashboard.outreach import SERVICE_KEY
 from dashboard.payments import reconcile
 from dashboard.runtime import Runtime
-from tests import admin_session, test_auth_helpers
 from tests.admin_session import SignedIn, settle
+from tests.routes_support import FakeProvider
 from tests.test_pages_businesses import add_business
-from tests.test_routes_support import FakeProvider
 
-app_runtime = test_auth_helpers.app_runtime
-admin = admin_session.admin
+pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
 
 async def paid_but_emailed(runtime: Runtime) -> dict[str, Any]:

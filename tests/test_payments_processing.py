@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.test_routes_support import Money, charge_event, checkout_event, money_fixture  # noqa: F401
+from tests.routes_support import Money, charge_event, checkout_event
 
 
 async def _count_logs(money: Money, like: str) -> int:

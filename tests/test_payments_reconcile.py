@@ -17,7 +17,7 @@ from dashboard.payments import reconcile as reconcile_module
 from dashboard.payments import simulate
 from dashboard.payments.commands import reconcile
 from dashboard.payments.reconcile import fix, list_mismatches
-from tests.test_routes_support import WHSEC, Money, checkout_event, money_fixture  # noqa: F401
+from tests.routes_support import WHSEC, Money, checkout_event
 
 ADMIN = Actor(id="5d6f7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f", email="admin@example.com")
 

@@ -7,7 +7,7 @@ import hmac
 import json
 import time
 
-from tests.test_routes_support import WHSEC, Money, checkout_event, money_fixture  # noqa: F401
+from tests.routes_support import WHSEC, Money, checkout_event
 
 
 async def test_a_valid_signature_is_accepted_and_claims_the_business(money: Money) -> None:

@@ -23,14 +23,13 @@ from starlette.routing import Route
 
 from dashboard.body_limit import BodyLimit
 from dashboard.json_body import MAX_DEPTH, loads_bounded
-from tests.test_routes_support import (  # noqa: F401
+from tests.routes_support import (
     INTERNAL,
     SMARTLEAD_SECRET,
     TRIGGER,
     WHSEC,
     Money,
     app,
-    money_fixture,
 )
 
 TWO_MB = 2 * 1024 * 1024

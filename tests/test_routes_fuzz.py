@@ -21,14 +21,13 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core import NotSet
 
-from tests.test_routes_support import (  # noqa: F401
+from tests.routes_support import (
     INTERNAL,
     SMARTLEAD_SECRET,
     TRIGGER,
     WHSEC,
     Money,
     app,
-    money_fixture,
 )
 
 EXAMPLES = 25

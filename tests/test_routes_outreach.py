@@ -7,12 +7,11 @@ import hashlib
 import hmac
 import json
 
-from tests.test_routes_support import (  # noqa: F401
+from tests.routes_support import (
     INTERNAL,
     SMARTLEAD_SECRET,
     TRIGGER,
     Money,
-    money_fixture,
 )
 
 

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from dashboard.edge import install_edge
 from dashboard.security_headers import API_POLICY, SITE_POLICY, inline_script_hashes
 from dashboard.settings import load_settings
-from tests.test_routes_support import Money, app, money_fixture  # noqa: F401
+from tests.routes_support import Money, app
 
 COMMON = {
     "x-content-type-options": "nosniff",

@@ -10,7 +10,7 @@ from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command
 from tests.dbutil import sql, wait_until
-from tests.test_worker_support import (
+from tests.worker_support import (
     seed_queued,
     spawn_worker,
     stop_all,

@@ -22,7 +22,7 @@ from dashboard.worker.ports import BuiltSite, ProviderError
 from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder, remove_banner
 from dashboard.worker.store import get_config
 from tests.dbutil import sql
-from tests.test_worker_support import make_ctx, seed_queued
+from tests.worker_support import make_ctx, seed_queued
 
 NASTY = '<script>alert("x")</script> & Sons\'s "Best"'
 

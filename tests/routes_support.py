@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import stripe
 from fastapi import FastAPI
 
-from dashboard.outreach import SERVICE_KEY
 from dashboard.outreach.base import Lead, LeadReceipt, ProviderError
-from dashboard.runtime import Runtime, close_runtime, open_runtime
+from dashboard.runtime import Runtime
 from dashboard.settings import load_settings
 
 WHSEC = "whsec_test_secret_for_money_tests"
@@ -149,26 +145,3 @@ def charge_event(kind: str, payment: str, *, event_id: str) -> dict[str, Any]:
         obj |= {"object": "dispute", "amount": 49900, "reason": "fraudulent"}
     return {"id": event_id, "object": "event", "type": kind, "created": int(time.time()),
             "data": {"object": obj}}  # fmt: skip
-
-
-@pytest.fixture(name="money")
-async def money_fixture(app_db_url: str, tmp_path: Path) -> AsyncIterator[Money]:
-    settings = load_settings(
-        database_url=app_db_url,
-        data_dir=tmp_path,
-        secret_key="k" * 40,
-        stripe_webhook_secret=WHSEC,
-        smartlead_webhook_secret=SMARTLEAD_SECRET,
-        internal_api_secret=INTERNAL,
-        outreach_trigger_secret=TRIGGER,
-        pool_max_size=10,
-    )
-    runtime = await open_runtime(settings, run_migrations=False)
-    provider = FakeProvider()
-    runtime.services[SERVICE_KEY] = provider
-    transport = httpx.ASGITransport(app=app())
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield Money(client, runtime, provider)
-    finally:
-        await close_runtime()

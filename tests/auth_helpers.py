@@ -3,20 +3,16 @@ the sign-in steps driven through the service the way the pages drive them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-import pytest
 
 from dashboard.auth.admins import create_admin
 from dashboard.auth.audit import RequestMeta
 from dashboard.auth.service import AuthService
 from dashboard.auth.sessions import AdminSession
 from dashboard.backends.postgres import PostgresBackend
-from dashboard.runtime import Runtime, close_runtime, open_runtime
-from dashboard.settings import load_settings
 
 SECRET_KEY = "auth-tests-secret-key-0123456789abcdef"
 EMAIL = "owner@cliftonsites.test"
@@ -97,13 +93,3 @@ async def full_sign_in(
     step = await auth.verify_second_factor(session, code_at(secret, clock()), meta)
     token, session, _ = await auth.redeem(step.handoff.ticket, meta.binding)
     return Signed(token, session, secret)
-
-
-@pytest.fixture(autouse=True)
-async def app_runtime(app_db_url: str) -> AsyncIterator[Runtime]:
-    """The app's runtime on the test database, open before the User fixture's first
-    request and closed after it (import this fixture into a test module to use it)."""
-    settings = load_settings(database_url=app_db_url, secret_key=SECRET_KEY)
-    runtime = await open_runtime(settings, run_migrations=False)
-    yield runtime
-    await close_runtime()
