@@ -3,8 +3,8 @@ the sign-in steps driven through the service the way the pages drive them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 import pyotp
 
@@ -13,24 +13,12 @@ from dashboard.auth.audit import RequestMeta
 from dashboard.auth.service import AuthService
 from dashboard.auth.sessions import AdminSession
 from dashboard.backends.postgres import PostgresBackend
+from tests.clock import FakeClock
 
 SECRET_KEY = "auth-tests-secret-key-0123456789abcdef"
 EMAIL = "owner@cliftonsites.test"
 PASSWORD = "correct horse battery staple"
 META = RequestMeta(ip="203.0.113.7", user_agent="pytest-browser", binding="browser-1")
-
-
-@dataclass
-class FakeClock:
-    """A clock the tests move by hand; starts on a step boundary."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def add_admin(url: str, email: str = EMAIL, password: str = PASSWORD) -> str:

@@ -14,7 +14,9 @@ from typing import Any
 import psycopg
 from psycopg import sql as pgsql
 
+from dashboard.backends.base import Caller, Filter
 from dashboard.backends.postgres import PostgresBackend
+from dashboard.data import queue
 from dashboard.data.models import PipelineBusiness
 from dashboard.runtime import Runtime
 from tests.dbutil import sql
@@ -75,7 +77,7 @@ def _is_sql(value: Any) -> bool:
 
 def insert(conn: Conn, table: str, **cols: Any) -> int:
     """Insert one row; values starting with now() are SQL expressions."""
-    values = [pgsql.SQL(v) if _is_sql(v) else pgsql.Placeholder() for v in cols.values()]  # type: ignore[arg-type]
+    values = [pgsql.SQL(v) if _is_sql(v) else pgsql.Placeholder() for v in cols.values()]
     query = pgsql.SQL("insert into public.{} ({}) values ({}) returning id").format(
         pgsql.Identifier(table),
         pgsql.SQL(", ").join(map(pgsql.Identifier, cols)),
@@ -130,6 +132,30 @@ def seed_targets(url: str, *targets: tuple[str, str, str]) -> None:
 
 # --- through a backend -------------------------------------------------------------
 
+ADMIN = Caller(sub="5d6f7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f", email="admin@example.com")
+"""An AAL2-less admin caller for RPCs that record who acted."""
+
+
+async def audit_rows(backend: PostgresBackend) -> list[dict[str, Any]]:
+    """Every audit row, oldest first."""
+    async with backend.owner() as conn:
+        cur = await conn.execute("select * from public.admin_audit_log order by id")
+        return await cur.fetchall()
+
+
+async def deploy_one(backend: PostgresBackend) -> tuple[int, str]:
+    """A business (Trigger Ltd, Bath) claimed and deployed through the queue RPCs;
+    returns the site's id and uuid."""
+    async with backend.owner() as conn:
+        await conn.execute(
+            "insert into public.pipeline_businesses (place_id, name, category, city, region)"
+            " values ('t-' || gen_random_uuid(), 'Trigger Ltd', 'baker', 'Bath', 'England')"
+        )
+    claim = await queue.claim_next_business(backend, "w")
+    assert claim is not None and claim.claim_token is not None
+    site = await queue.mark_business_deployed(backend, claim.id, "s/{uuid}", claim.claim_token)
+    return site.id, site.uuid
+
 
 async def add_businesses(backend: PostgresBackend, n: int, **columns: object) -> list[int]:
     """Insert n queued businesses (as the owner); return their ids in order."""
@@ -173,3 +199,16 @@ async def add_site(runtime: Runtime, business_id: int, **extra: Any) -> dict[str
           "preview_url": "https://x.test/abcd1234", **extra}],
     )  # fmt: skip
     return row
+
+
+async def status_of(runtime: Runtime, business_id: int) -> str:
+    """A pipeline business's status, read through the app's backend."""
+    rows = (
+        await runtime.api.select("pipeline_businesses", filters=[Filter("id", "eq", business_id)])
+    ).rows
+    return str(rows[0]["status"])
+
+
+async def audit_actions(runtime: Runtime) -> list[str]:
+    """The action of every audit row, in the order the backend returns them."""
+    return [r["action"] for r in (await runtime.api.select("admin_audit_log")).rows]

@@ -18,6 +18,7 @@ from dashboard.data.automation import log_automation_event
 from dashboard.runtime import Runtime, close_runtime, open_runtime
 from dashboard.settings import load_settings
 from tests.admin_session import SignedIn, sign_in_admin
+from tests.factories import count_rows
 
 BASE = "http://admin.test"
 
@@ -41,14 +42,6 @@ async def api(
     await close_runtime()
 
 
-async def count(runtime: Runtime, table: str, **eq: Any) -> int:
-    from dashboard.backends.base import Filter
-
-    filters = [Filter(k, "eq", v) for k, v in eq.items()]
-    page = await runtime.api.select(table, columns="id", filters=filters, count=True, limit=0)
-    return page.count or 0
-
-
 SAME_ORIGIN = {"origin": BASE}
 
 
@@ -58,7 +51,7 @@ async def test_it_refuses_a_request_without_a_session(api: Any) -> None:
     body = {"process": "implementation", "command": "pause"}
     r = await client.post("/api/admin/automation/command", json=body, headers=SAME_ORIGIN)
     assert r.status_code == 401
-    assert await count(runtime, "automation_commands") == 0
+    assert count_rows(runtime.database_url, "automation_commands") == 0
 
 
 async def test_it_refuses_an_aal1_session(api: Any) -> None:
@@ -79,7 +72,7 @@ async def test_it_refuses_an_aal1_session(api: Any) -> None:
     r = await client.post("/api/admin/automation/command", json=body, headers=SAME_ORIGIN)
     assert r.status_code == 403
     assert "second factor" in r.json()["detail"]
-    assert await count(runtime, "automation_commands") == 0
+    assert count_rows(runtime.database_url, "automation_commands") == 0
 
 
 async def test_it_refuses_a_cross_origin_post(api: Any) -> None:
@@ -89,7 +82,7 @@ async def test_it_refuses_a_cross_origin_post(api: Any) -> None:
         "/api/admin/automation/command", json=body, headers={"origin": "https://evil.example"}
     )
     assert r.status_code == 403
-    assert await count(runtime, "automation_commands") == 0
+    assert count_rows(runtime.database_url, "automation_commands") == 0
 
 
 @pytest.mark.parametrize(
@@ -117,8 +110,8 @@ async def test_a_bad_command_body_is_400_with_a_reason_and_writes_nothing(
     )
     assert r.status_code == 400, r.text
     assert reason in r.json()["detail"]
-    assert await count(runtime, "automation_commands") == 0
-    assert await count(runtime, "admin_audit_log", action="command_sent") == 0
+    assert count_rows(runtime.database_url, "automation_commands") == 0
+    assert count_rows(runtime.database_url, "admin_audit_log", action="command_sent") == 0
 
 
 async def test_a_good_command_is_queued_and_audited_with_the_admin(api: Any) -> None:
@@ -143,7 +136,7 @@ async def test_a_stop_needs_a_fresh_code_and_a_used_one_is_refused(api: Any) -> 
     assert first.status_code == 200, first.text
     again = await client.post("/api/admin/automation/command", json=body, headers=SAME_ORIGIN)
     assert again.status_code == 403
-    assert await count(runtime, "automation_commands", command="stop") == 1
+    assert count_rows(runtime.database_url, "automation_commands", command="stop") == 1
 
 
 async def test_a_config_change_is_saved_and_audited_with_before_and_after(api: Any) -> None:
@@ -179,7 +172,7 @@ async def test_a_bad_config_change_is_400_and_changes_nothing(
     assert reason in r.json()["detail"]
     config = (await runtime.api.select("automation_config")).rows[0]
     assert config["batch_size"] == 10 and config["implementation_enabled"] is True
-    assert await count(runtime, "admin_audit_log", action="config_updated") == 0
+    assert count_rows(runtime.database_url, "admin_audit_log", action="config_updated") == 0
 
 
 async def test_the_logs_export_streams_every_matching_row_in_batches(api: Any) -> None:

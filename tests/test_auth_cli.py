@@ -9,7 +9,8 @@ from dashboard.auth.bootstrap import ensure_first_admin
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.cli import cli
 from dashboard.settings import load_settings
-from tests.auth_helpers import EMAIL, PASSWORD, FakeClock, enrol, service
+from tests.auth_helpers import EMAIL, PASSWORD, enrol, service
+from tests.clock import FakeClock
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str]:

@@ -21,13 +21,13 @@ from tests.auth_helpers import (
     EMAIL,
     META,
     PASSWORD,
-    FakeClock,
     Signed,
     add_admin,
     code_at,
     enrol,
     service,
 )
+from tests.clock import FakeClock
 from tests.faults import audit_refusing, expect_logged_errors
 
 pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture

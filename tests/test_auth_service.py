@@ -17,7 +17,6 @@ from tests.auth_helpers import (
     EMAIL,
     META,
     PASSWORD,
-    FakeClock,
     add_admin,
     admin_service,
     code_at,
@@ -27,6 +26,7 @@ from tests.auth_helpers import (
     service,
     sign_in_password,
 )
+from tests.clock import FakeClock
 
 
 async def audit_actions(db: PostgresBackend) -> list[tuple[str, str | None, str | None]]:

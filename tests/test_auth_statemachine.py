@@ -19,12 +19,12 @@ from dashboard.backends.postgres import PostgresBackend
 from tests.auth_helpers import (
     META,
     PASSWORD,
-    FakeClock,
     add_admin,
     code_at,
     enrol,
     service,
 )
+from tests.clock import FakeClock
 from tests.dbutil import reset_database
 
 CODE_KINDS = ["fresh", "previous_step", "two_steps_ahead", "wrong", "last_used", "recovery_junk"]

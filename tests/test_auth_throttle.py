@@ -17,7 +17,6 @@ from tests.auth_helpers import (
     EMAIL,
     META,
     PASSWORD,
-    FakeClock,
     add_admin,
     admin_service,
     code_at,
@@ -25,19 +24,12 @@ from tests.auth_helpers import (
     service,
     sign_in_password,
 )
+from tests.clock import FakeClock
+from tests.factories import count_rows
 
 
 def attacker(i: int) -> RequestMeta:
     return RequestMeta(ip=f"198.51.{i // 200}.{i % 200 + 1}", user_agent="bot", binding=None)
-
-
-async def count(db: PostgresBackend, action: str) -> int:
-    async with db.owner() as conn:
-        cur = await conn.execute(
-            "select count(*) as n from public.admin_audit_log where action = %s", (action,)
-        )
-        row = await cur.fetchone()
-    return int(row["n"]) if row else 0
 
 
 async def test_101_wrong_passwords_in_an_hour_are_never_all_checked(
@@ -53,11 +45,11 @@ async def test_101_wrong_passwords_in_an_hour_are_never_all_checked(
         except InvalidCredentials:
             pass
         clock.advance(seconds=35)  # 101 attempts within 59 minutes
-    checked = await count(backend, "login_failed")
+    checked = count_rows(backend.url, "admin_audit_log", action="login_failed")
     assert checked <= 100
     assert checked == 80  # 20 per 15-minute window, 4 windows
     assert refused and re.search(r"Try again at \d\d:\d\d UTC \(in \d+ minutes?\)", refused[0])
-    assert await count(backend, "lockout") >= 1
+    assert count_rows(backend.url, "admin_audit_log", action="lockout") >= 1
 
 
 async def test_the_real_admin_gets_back_in_soon_after_an_attack_stops(
@@ -97,7 +89,7 @@ async def test_concurrent_guesses_cannot_pass_the_limit(backend: PostgresBackend
         return_exceptions=True,
     )
     assert sum(isinstance(r, Throttled) for r in results) == 10
-    assert await count(backend, "login_failed") == 20
+    assert count_rows(backend.url, "admin_audit_log", action="login_failed") == 20
 
 
 async def test_brute_force_on_codes_is_throttled(backend: PostgresBackend) -> None:
@@ -118,7 +110,7 @@ async def test_brute_force_on_codes_is_throttled(backend: PostgresBackend) -> No
     assert outcomes.count("wrong") == 20 and outcomes.count("ok") == 0
     with pytest.raises(Throttled):
         await auth.verify_second_factor(session, right, META)  # the account waits too
-    assert await count(backend, "mfa_failed") == 20
+    assert count_rows(backend.url, "admin_audit_log", action="mfa_failed") == 20
 
 
 async def test_throttle_counts_are_shared_between_app_instances(

@@ -38,7 +38,8 @@ from bench.app_server import AppServer, session_tickets
 from bench.socket_clients import PageClient
 from dashboard.backends.embedded import start_embedded
 from tests.dbutil import create_migrated_database, sql, wait_until
-from tests.worker_support import seed_queued, spawn_worker, stop_all
+from tests.factories import seed_queued
+from tests.worker_support import spawn_worker, stop_all
 
 pytestmark = pytest.mark.slow
 

@@ -16,14 +16,9 @@ from nicegui.testing import User
 from dashboard.backends.base import Filter
 from dashboard.components import live
 from dashboard.runtime import Runtime
-from tests.admin_session import SignedIn, settle
+from tests.admin_session import SignedIn, open_detail, requeue_all_failed, settle
+from tests.factories import add_business, add_site, audit_actions, status_of
 from tests.faults import audit_refusing, expect_logged_errors
-from tests.test_pages_businesses import (
-    add_business,
-    audit_actions,
-    requeue_all_failed,
-    status_of,
-)
 
 pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
@@ -33,22 +28,6 @@ async def audit_down(app_runtime: Runtime) -> AsyncIterator[None]:
     """The audit log refuses every insert."""
     async with audit_refusing(app_runtime):
         yield
-
-
-async def add_site(runtime: Runtime, business_id: int, **extra: Any) -> dict[str, Any]:
-    """The deployed site (qualified row, uuid abcd1234) of the bakery `add_business` made."""
-    [row] = await runtime.api.insert(
-        "qualified_businesses",
-        [{"pipeline_business_id": business_id, "uuid": "abcd1234", "name": "Bakery 1",
-          "place_id": "place-1", "category": "bakery", "city": "Clifton", "region": "NJ",
-          "preview_url": "https://x.test/abcd1234", **extra}],
-    )  # fmt: skip
-    return row
-
-
-async def open_detail(user: User, business_id: int) -> None:
-    await user.open(f"/businesses/{business_id}")
-    await user.should_see(marker="business-why", retries=100)
 
 
 async def test_the_page_says_why_a_queued_business_waits(

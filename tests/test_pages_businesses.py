@@ -12,33 +12,10 @@ from nicegui.testing import User
 
 from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
-from tests.admin_session import SignedIn, settle, table_rows
+from tests.admin_session import SignedIn, requeue_all_failed, settle, table_rows
+from tests.factories import add_business, audit_actions, status_of
 
 pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
-
-
-async def add_business(runtime: Runtime, n: int, **extra: Any) -> int:
-    row = {
-        "place_id": f"place-{n}",
-        "name": f"Bakery {n}",
-        "category": "bakery",
-        "city": "Clifton",
-        "region": "NJ",
-        **extra,
-    }
-    [created] = await runtime.api.insert("pipeline_businesses", [row])
-    return int(created["id"])
-
-
-async def status_of(runtime: Runtime, business_id: int) -> str:
-    rows = (
-        await runtime.api.select("pipeline_businesses", filters=[Filter("id", "eq", business_id)])
-    ).rows
-    return str(rows[0]["status"])
-
-
-async def audit_actions(runtime: Runtime) -> list[str]:
-    return [r["action"] for r in (await runtime.api.select("admin_audit_log")).rows]
 
 
 async def test_search_finds_by_name_and_pages_by_keyset(
@@ -176,22 +153,6 @@ async def test_turning_a_process_off_needs_a_fresh_code(
     user.find(marker="step-up-code").type(admin.fresh_code())
     user.find(marker="step-up-confirm").click()
     await settle(lambda: _config_is(app_runtime, "implementation_enabled", False))
-
-
-async def requeue_all_failed(
-    user: User, code: str, *, open_page: bool = True, impact: str = ""
-) -> None:
-    """Click "Requeue all failed…" on /businesses and confirm with `code`, after seeing
-    `impact` in the dialog when given."""
-    if open_page:
-        await user.open("/businesses")
-        await user.should_see(marker="requeue-all-failed", retries=100)
-    user.find(marker="requeue-all-failed").click()
-    await user.should_see(marker="step-up-code", retries=50)
-    if impact:
-        await user.should_see(impact)
-    user.find(marker="step-up-code").type(code)
-    user.find(marker="step-up-confirm").click()
 
 
 async def test_requeue_all_failed_needs_a_fresh_code_then_moves_them_in_one_audited_step(

@@ -9,9 +9,8 @@ from nicegui.testing import User
 
 from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
-from tests.admin_session import SignedIn, settle, table_rows
-from tests.test_pages_business_detail import add_site, open_detail
-from tests.test_pages_businesses import add_business
+from tests.admin_session import SignedIn, open_detail, settle, table_rows
+from tests.factories import add_business, add_site
 
 pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 

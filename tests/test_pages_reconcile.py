@@ -12,8 +12,8 @@ from dashboard.outreach import SERVICE_KEY
 from dashboard.payments import reconcile
 from dashboard.runtime import Runtime
 from tests.admin_session import SignedIn, settle
+from tests.factories import add_business
 from tests.routes_support import FakeProvider
-from tests.test_pages_businesses import add_business
 
 pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 

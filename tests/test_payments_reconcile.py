@@ -97,7 +97,7 @@ def test_stripe_simulate_reads_the_demo_secret_file(tmp_path, monkeypatch) -> No
 def test_the_command_prints_each_mismatch_with_its_time_and_zone(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.test_why import deployed
+    from tests.factories import deployed
 
     with psycopg.connect(db_url, autocommit=True) as conn:
         deployed(
@@ -118,7 +118,7 @@ def test_the_command_prints_each_mismatch_with_its_time_and_zone(
 
 
 def paid_but_not_live(conn: psycopg.Connection[Any], *codes: str) -> None:
-    from tests.test_why import deployed
+    from tests.factories import deployed
 
     for code in codes:
         deployed(conn, code, claimed=True, claimed_at="now() - interval '1 hour'")

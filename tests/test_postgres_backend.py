@@ -12,13 +12,9 @@ from psycopg.pq import Trace
 
 from dashboard.backends.base import ANON, BackendError, Caller
 from dashboard.backends.postgres import PostgresBackend
+from tests.factories import business_row
 
 AAL1 = Caller(role="authenticated", sub="5d6f7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f", aal="aal1")
-
-
-def business(place_id: str) -> dict[str, str]:
-    return {"place_id": place_id, "name": "Baker", "category": "baker", "city": "Bath",
-            "region": "England"}  # fmt: skip
 
 
 async def places(backend: PostgresBackend) -> list[str]:
@@ -30,17 +26,18 @@ async def places(backend: PostgresBackend) -> list[str]:
 async def test_an_insert_whose_last_row_fails_writes_none_of_them(
     backend: PostgresBackend,
 ) -> None:
-    await backend.insert("pipeline_businesses", [business("kept")])
+    await backend.insert("pipeline_businesses", [business_row("kept")])
     with pytest.raises(BackendError) as err:
         await backend.insert(
-            "pipeline_businesses", [business("new-1"), business("new-2"), business("kept")]
+            "pipeline_businesses",
+            [business_row("new-1"), business_row("new-2"), business_row("kept")],
         )
     assert err.value.code == "23505"  # unique place_id
     assert await places(backend) == ["kept"]
 
 
 async def test_the_rows_and_the_count_are_read_as_the_caller(backend: PostgresBackend) -> None:
-    await backend.insert("pipeline_businesses", [business(f"p-{n}") for n in range(3)])
+    await backend.insert("pipeline_businesses", [business_row(f"p-{n}") for n in range(3)])
     page = await backend.select("pipeline_businesses", limit=1, count=True)
     assert (len(page.rows), page.count) == (1, 3)
     # an admin without MFA has the grant but RLS shows them no row, nor counts one

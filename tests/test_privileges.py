@@ -327,7 +327,8 @@ async def seeded(backend: PostgresBackend) -> AsyncIterator[PostgresBackend]:
     yield backend
 
 
-async def count(backend: PostgresBackend, table: str, caller: Caller) -> int:
+async def visible_rows(backend: PostgresBackend, table: str, caller: Caller) -> int:
+    """How many rows of `table` the caller may read (the privilege under test)."""
     page = await backend.select(table, columns="*", caller=caller)
     return len(page.rows)
 
@@ -344,14 +345,14 @@ async def public_tables(backend: PostgresBackend) -> list[str]:
 async def test_anon_reads_no_table_and_no_view(seeded: PostgresBackend) -> None:
     for table in await public_tables(seeded):
         with pytest.raises(BackendError) as err:
-            await count(seeded, table, ANON)
+            await visible_rows(seeded, table, ANON)
         assert err.value.code == "42501", table
 
 
 async def test_an_admin_without_mfa_sees_no_rows(seeded: PostgresBackend) -> None:
     for table in await public_tables(seeded):
         if table in ADMIN_READABLE or table in VIEWS:
-            visible = await count(seeded, table, AAL1)
+            visible = await visible_rows(seeded, table, AAL1)
             if table == "v_queue_status":
                 assert visible == 5  # the five status rows, all counting zero
             elif table == "v_identification_progress":
@@ -360,7 +361,7 @@ async def test_an_admin_without_mfa_sees_no_rows(seeded: PostgresBackend) -> Non
                 assert visible == 0, table
         else:
             with pytest.raises(BackendError) as err:
-                await count(seeded, table, AAL1)
+                await visible_rows(seeded, table, AAL1)
             assert err.value.code == "42501", table
     stats = await seeded.rpc("get_queue_statistics", caller=AAL1)
     assert stats["total"] == 0
@@ -371,7 +372,7 @@ async def test_a_user_needs_both_mfa_and_the_admin_flag_to_read_anything(
     seeded: PostgresBackend, caller: Caller
 ) -> None:
     for table in ADMIN_READABLE:
-        assert await count(seeded, table, caller) == 0, table
+        assert await visible_rows(seeded, table, caller) == 0, table
     assert (await seeded.rpc("get_queue_statistics", caller=caller))["total"] == 0
     assert await seeded.rpc("get_automation_status", caller=caller) == []
     assert await seeded.rpc("get_current_identification_target", caller=caller) == []
@@ -396,7 +397,7 @@ def test_every_readable_table_has_both_restrictive_policies(
 
 async def test_an_admin_with_mfa_reads_the_readable_tables(seeded: PostgresBackend) -> None:
     for table in ADMIN_READABLE:
-        assert await count(seeded, table, AAL2) >= 1, table
+        assert await visible_rows(seeded, table, AAL2) >= 1, table
     stats = await seeded.rpc("get_queue_statistics", caller=AAL2)
     assert stats["total"] == 1
     assert stats["throughput"]["last_day"]["claimed"] is None  # payments stay hidden
@@ -434,8 +435,8 @@ async def test_anon_executes_no_function(seeded: PostgresBackend) -> None:
 
 async def test_the_service_role_sees_every_row(seeded: PostgresBackend) -> None:
     for table in ADMIN_READABLE:
-        assert await count(seeded, table, Caller()) >= 1, table
-    assert await count(seeded, "admin_audit_log", Caller()) == 0
+        assert await visible_rows(seeded, table, Caller()) >= 1, table
+    assert await visible_rows(seeded, "admin_audit_log", Caller()) == 0
 
 
 async def test_nobody_can_rewrite_the_audit_log(seeded: PostgresBackend) -> None:
@@ -449,4 +450,4 @@ async def test_nobody_can_rewrite_the_audit_log(seeded: PostgresBackend) -> None
         async with seeded.as_caller(Caller()) as conn:
             await conn.execute("delete from public.admin_audit_log")
     assert err.value.code == "42501"
-    assert await count(seeded, "admin_audit_log", Caller()) == 1
+    assert await visible_rows(seeded, "admin_audit_log", Caller()) == 1

@@ -16,7 +16,8 @@ from dashboard.runtime import close_runtime, open_runtime
 from dashboard.settings import load_settings
 from tests import e2e_support as e2e
 from tests.dbutil import sql
-from tests.worker_support import seed_queued, spawn_worker
+from tests.factories import seed_queued
+from tests.worker_support import spawn_worker
 
 SITES = "http://localhost:8131"
 ADMIN = "http://127.0.0.1:8131"

@@ -6,17 +6,10 @@ from typing import Any
 
 import pytest
 
-from dashboard.backends.base import SERVICE, BackendError, Caller
+from dashboard.backends.base import SERVICE, BackendError
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation
-
-ADMIN = Caller(sub="5d6f7c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f", email="admin@example.com")
-
-
-async def audit_rows(backend: PostgresBackend) -> list[dict[str, Any]]:
-    async with backend.owner() as conn:
-        cur = await conn.execute("select * from public.admin_audit_log order by id")
-        return await cur.fetchall()
+from tests.factories import ADMIN, audit_rows
 
 
 async def test_a_fresh_process_is_offline_and_stale(backend: PostgresBackend) -> None:

@@ -10,7 +10,7 @@ import pytest
 from dashboard.backends.base import SERVICE, BackendError
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation
-from tests.test_sql_automation import ADMIN, audit_rows
+from tests.factories import ADMIN, audit_rows
 
 
 def state(desired: str | None, reason: str | None = None) -> dict[str, Any]:

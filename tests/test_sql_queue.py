@@ -12,22 +12,7 @@ import pytest
 from dashboard.backends.base import SERVICE, BackendError
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation, queue
-
-
-async def add_businesses(backend: PostgresBackend, n: int, **columns: object) -> list[int]:
-    """Insert n queued businesses (as the owner); return their ids in order."""
-    names = ", ".join(columns)
-    values = ", ".join(["%s"] * len(columns))
-    extra_cols = f", {names}" if columns else ""
-    extra_vals = f", {values}" if columns else ""
-    async with backend.owner() as conn:
-        cur = await conn.execute(
-            "insert into public.pipeline_businesses (place_id, name, category, city, region"
-            f"{extra_cols}) select 'place-' || gen_random_uuid(), 'Business ' || g, 'plumber',"
-            f" 'Bristol', 'England'{extra_vals} from generate_series(1, %s) g returning id",
-            [*columns.values(), n],
-        )
-        return [r["id"] for r in await cur.fetchall()]
+from tests.factories import add_businesses
 
 
 async def test_it_claims_by_priority_then_age_and_marks_the_row_started(

@@ -18,7 +18,7 @@ from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data import automation
 from tests.dbutil import create_migrated_database, drop_database
-from tests.test_sql_triggers import deploy_one
+from tests.factories import deploy_one
 
 URL = "https://admin.example.com/api/outreach/start-campaign"
 SECRET = "trigger-secret-for-pg-net"

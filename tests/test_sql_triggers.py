@@ -10,7 +10,8 @@ import pytest
 
 from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
-from dashboard.data import automation, queue
+from dashboard.data import automation
+from tests.factories import deploy_one
 
 
 @pytest.fixture
@@ -23,18 +24,6 @@ def listener(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 def received(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[str, dict[str, object]]]:
     return [(n.channel, json.loads(n.payload)) for n in conn.notifies(timeout=0.5, stop_after=None)]
-
-
-async def deploy_one(backend: PostgresBackend) -> tuple[int, str]:
-    async with backend.owner() as conn:
-        await conn.execute(
-            "insert into public.pipeline_businesses (place_id, name, category, city, region)"
-            " values ('t-' || gen_random_uuid(), 'Trigger Ltd', 'baker', 'Bath', 'England')"
-        )
-    claim = await queue.claim_next_business(backend, "w")
-    assert claim is not None and claim.claim_token is not None
-    site = await queue.mark_business_deployed(backend, claim.id, "s/{uuid}", claim.claim_token)
-    return site.id, site.uuid
 
 
 async def test_a_deployed_site_asks_for_outreach(

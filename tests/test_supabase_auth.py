@@ -33,6 +33,7 @@ from dashboard.auth.provider import (
 from dashboard.auth.supabase_provider import StepGuard, SupabaseAuthProvider
 from dashboard.backends.base import Caller
 from dashboard.backends.postgres import PostgresBackend
+from tests.clock import FakeClock
 
 URL = "https://abcd.supabase.co"
 EMAIL, PASSWORD = "owner@cliftonsites.test", "correct horse battery staple"
@@ -185,14 +186,6 @@ class FakeGoTrue:
         return [f"{r.method} {r.url.path.removeprefix('/auth/v1/')}" for r in self.requests]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def gotrue(app_db_url: str) -> Iterator[FakeGoTrue]:
     fake = FakeGoTrue()
@@ -205,13 +198,13 @@ def gotrue(app_db_url: str) -> Iterator[FakeGoTrue]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
 async def provider(
-    gotrue: FakeGoTrue, app_db_url: str, clock: Clock
+    gotrue: FakeGoTrue, app_db_url: str, clock: FakeClock
 ) -> AsyncIterator[SupabaseAuthProvider]:
     db = await PostgresBackend(app_db_url, max_size=2).open()
     http = httpx.AsyncClient(transport=httpx.MockTransport(gotrue))
@@ -350,7 +343,7 @@ async def test_an_expired_challenge_asks_for_the_current_code(
 
 
 async def test_the_same_code_twice_is_refused_as_a_replay_until_a_later_step(
-    provider: SupabaseAuthProvider, gotrue: FakeGoTrue, clock: Clock
+    provider: SupabaseAuthProvider, gotrue: FakeGoTrue, clock: FakeClock
 ) -> None:
     identity = await provider.sign_in_with_password(EMAIL, PASSWORD)
     enrollment = await provider.enroll(identity)
@@ -365,7 +358,7 @@ async def test_the_same_code_twice_is_refused_as_a_replay_until_a_later_step(
 
 
 async def test_re_enrolment_replaces_the_old_factor_once_the_new_one_is_verified(
-    provider: SupabaseAuthProvider, gotrue: FakeGoTrue, clock: Clock
+    provider: SupabaseAuthProvider, gotrue: FakeGoTrue, clock: FakeClock
 ) -> None:
     identity = await enrolled_and_verified(provider, gotrue)
     old = next(iter(gotrue.factors))

@@ -9,45 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
-from psycopg import sql
 
 from dashboard.cli import cli
 from dashboard.ops.why import BusinessNotFound, explain_business
-
-Conn = psycopg.Connection[Any]
-
-
-def is_sql(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("now()")
-
-
-def insert(conn: Conn, table: str, **cols: Any) -> int:
-    """Insert one row; values starting with now() are SQL expressions."""
-    values = [sql.SQL(v) if is_sql(v) else sql.Placeholder() for v in cols.values()]  # type: ignore[arg-type]
-    query = sql.SQL("insert into public.{} ({}) values ({}) returning id").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, cols)),
-        sql.SQL(", ").join(values),
-    )
-    row = conn.execute(query, [v for v in cols.values() if not is_sql(v)]).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def business(conn: Conn, place_id: str, status: str = "queued", **cols: Any) -> int:
-    base = {"name": f"Biz {place_id}", "city": "Austin", "region": "TX", "category": "plumber"}
-    return insert(conn, "pipeline_businesses", place_id=place_id, status=status, **base | cols)
-
-
-def deployed(conn: Conn, code: str, **cols: Any) -> str:
-    """A deployed business with its qualified row (uuid `code`); returns the uuid."""
-    pid = business(
-        conn, f"p-{code}", "deployed", finished_at="now()", started_at="now()", attempts=1
-    )
-    base = {"place_id": f"p-{code}", "name": "Biz", "category": "plumber", "city": "Austin"}
-    base |= {"region": "TX", "preview_url": f"/sites/{code}/", "deployed_at": "now()"}
-    insert(conn, "qualified_businesses", uuid=code, pipeline_business_id=pid, **base | cols)
-    return code
+from tests.factories import Conn, business, deployed
 
 
 def queued_behind_two(conn: Conn) -> str:

@@ -9,13 +9,8 @@ from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command, update_automation_config
 from tests.dbutil import sql, wait_until
-from tests.worker_support import (
-    seed_queued,
-    seed_targets,
-    spawn_worker,
-    stop_all,
-    worker_state,
-)
+from tests.factories import seed_queued, seed_targets
+from tests.worker_support import spawn_worker, stop_all, worker_state
 
 
 def command_row(url: str, command_id: int) -> dict[str, object]:

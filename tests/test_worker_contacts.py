@@ -18,8 +18,9 @@ from dashboard.worker.loop import ProcessLoop
 from dashboard.worker.ports import ContactResult, FoundBusiness, ProviderError
 from dashboard.worker.store import get_config
 from tests.dbutil import sql
+from tests.factories import seed_targets
 from tests.local_http import Answer, Seen, local_api
-from tests.worker_support import make_ctx, seed_targets
+from tests.worker_support import make_ctx
 
 TARGET = IdentificationTarget(
     id=1, position=1, city="Clifton", region="NJ", category="bakery", status="in_progress",

@@ -11,7 +11,8 @@ from dashboard.worker.implementation import implementation_step
 from dashboard.worker.loop import ProcessLoop
 from dashboard.worker.store import get_config
 from tests.dbutil import sql
-from tests.worker_support import make_ctx, seed_queued
+from tests.factories import seed_queued
+from tests.worker_support import make_ctx
 
 BOTH = ("identification", "implementation")
 

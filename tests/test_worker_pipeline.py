@@ -19,7 +19,8 @@ from dashboard.worker.ports import BuiltSite
 from dashboard.worker.sites import JinjaSiteBuilder
 from dashboard.worker.store import get_config
 from tests.dbutil import sql
-from tests.worker_support import make_ctx, seed_queued, seed_targets
+from tests.factories import seed_queued, seed_targets
+from tests.worker_support import make_ctx
 
 
 async def test_identification_of_a_target_inserts_only_unknown_businesses_and_advances(

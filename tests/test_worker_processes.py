@@ -10,18 +10,10 @@ from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.data.automation import send_automation_command
 from tests.dbutil import sql, wait_until
-from tests.worker_support import (
-    seed_queued,
-    spawn_worker,
-    stop_all,
-    worker_state,
-)
+from tests.factories import count, seed_queued
+from tests.worker_support import spawn_worker, stop_all, worker_state
 
 SLOW_HEARTBEAT = ("--heartbeat-seconds", "30")  # so only NOTIFY can explain a fast reaction
-
-
-def count(url: str, query: str) -> int:
-    return int(sql(url, query)[0]["n"])
 
 
 async def test_a_pause_reaches_three_workers_within_one_second_and_resume_brings_them_back(

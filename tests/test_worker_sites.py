@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import html5lib
@@ -22,21 +21,10 @@ from dashboard.worker.ports import BuiltSite, ProviderError
 from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder, remove_banner
 from dashboard.worker.store import get_config
 from tests.dbutil import sql
-from tests.worker_support import make_ctx, seed_queued
+from tests.factories import business_model, seed_queued
+from tests.worker_support import make_ctx
 
 NASTY = '<script>alert("x")</script> & Sons\'s "Best"'
-
-
-def business(**fields: object) -> PipelineBusiness:
-    now = datetime.now(UTC)
-    values: dict[str, object] = {
-        "id": 1, "place_id": "ChIJabc", "name": "Rossi Plumbing", "category": "plumber",
-        "city": "Clifton", "region": "NJ", "address": "1 Main St, Clifton, NJ",
-        "phone": "(973) 555-0100", "email": "info@rossi.example", "rating": 4.5,
-        "review_count": 12, "status": "started", "created_at": now, "updated_at": now,
-    }  # fmt: skip
-    values.update(fields)
-    return PipelineBusiness.model_validate(values)
 
 
 async def render(b: PipelineBusiness) -> str:
@@ -51,7 +39,7 @@ def parse_strict(html: str) -> None:
 
 
 async def test_the_site_is_valid_html5_with_every_field() -> None:
-    html = await render(business())
+    html = await render(business_model())
     parse_strict(html)
     for text in ("Rossi Plumbing", "Clifton, NJ", "(973) 555-0100", "tel:9735550100",
                  "1 Main St", "google.com/maps/search", "query_place_id=ChIJabc",
@@ -61,7 +49,7 @@ async def test_the_site_is_valid_html5_with_every_field() -> None:
 
 async def test_every_field_is_escaped() -> None:
     html = await render(
-        business(
+        business_model(
             name=NASTY,
             category=NASTY,
             city=NASTY,
@@ -79,13 +67,13 @@ async def test_every_field_is_escaped() -> None:
 
 
 async def test_a_missing_phone_and_rating_leave_a_valid_page() -> None:
-    html = await render(business(phone=None, rating=None, review_count=None, email=None))
+    html = await render(business_model(phone=None, rating=None, review_count=None, email=None))
     parse_strict(html)
     assert "tel:" not in html
 
 
 async def test_the_banner_can_be_removed_and_the_page_stays_valid() -> None:
-    html = remove_banner(await render(business()))
+    html = remove_banner(await render(business_model()))
     parse_strict(html)
     assert "Claim this site" not in html
 

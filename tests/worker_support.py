@@ -1,4 +1,5 @@
-"""Helpers shared by the worker tests (no tests here): seeding, waiting, subprocess workers."""
+"""Helpers shared by the worker tests (no tests here): a worker context, subprocess
+workers and their state. Rows come from tests/factories.py."""
 
 from __future__ import annotations
 
@@ -15,26 +16,6 @@ from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder
 from tests.dbutil import sql
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def seed_queued(url: str, count: int, prefix: str = "biz") -> None:
-    sql(
-        url,
-        "insert into public.pipeline_businesses (place_id, name, category, city, region)"
-        " select %s || '-' || g, 'Business ' || g, 'plumber', 'Clifton', 'NJ'"
-        " from generate_series(1, %s) g",
-        (prefix, count),
-    )
-
-
-def seed_targets(url: str, *targets: tuple[str, str, str]) -> None:
-    for position, (city, region, category) in enumerate(targets, start=1):
-        sql(
-            url,
-            "insert into public.identification_targets (position, city, region, category)"
-            " values (%s, %s, %s, %s)",
-            (position, city, region, category),
-        )
 
 
 def make_ctx(
