@@ -61,7 +61,7 @@ async def insert_burst_in_one_transaction(conn: psycopg.AsyncConnection[Any], n:
 async def settle(bus: LiveBus[int], logs: int) -> None:
     """Wait for the snapshot showing `logs` lines, then long enough for any stray query."""
     assert await bus.wait_for(lambda: bus.snapshot == logs, 5)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # the point: no stray snapshot query follows
 
 
 async def test_a_burst_costs_the_same_snapshot_queries_for_1_and_20_subscribers(
@@ -156,7 +156,7 @@ async def test_changes_of_a_rolled_back_transaction_never_arrive(
         for i in range(5):
             await c.execute(INSERT_LOG, (f"rolled back {i}",))
         await c.rollback()
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # the point: nothing arrives for a rolled-back transaction
     assert got == []
     assert bus.snapshot_queries == queries
     assert bus.snapshot == 0
@@ -284,7 +284,7 @@ async def test_a_row_feed_reads_a_bursts_new_rows_once_for_every_subscriber(
         feed.subscribe(b.append)
     await insert_burst_in_one_transaction(conn, 10)
     assert await bus.wait_for(lambda: all(batches), 3)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # the point: no second query follows the one that fed all 20
     assert feed.queries == 1
     assert len(fetched[0]) == 10
     assert all(

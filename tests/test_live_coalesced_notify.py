@@ -13,6 +13,7 @@ import pytest
 
 from dashboard.live.postgres_source import PostgresChangeSource
 from dashboard.live.source import Change
+from tests.dbutil import eventually
 
 UPDATE = "update public.pipeline_businesses set attempts = attempts + 1 where id = %s"
 # a NOTIFY "just went out": the next coalesced statement skips its own
@@ -47,7 +48,7 @@ async def feed(
             seen.append((time.monotonic(), change))
 
     task = asyncio.create_task(pump())
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # the pump is iterating before a test writes
     yield seen, src
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -64,11 +65,12 @@ async def test_a_skipped_update_that_commits_late_still_reaches_the_listener(
         # as if another claim had just notified (or had set the clock, then rolled back)
         await conn.execute(FRESH_LEAD)
         await conn.execute(UPDATE, (business_ids[0],))
-        await asyncio.sleep(0.6)  # far past the 25 ms window, still uncommitted
+        await asyncio.sleep(0.3)  # the point: 12 times the 25 ms window, still uncommitted
         assert [c for _, c in seen if c["table"] == "pipeline_businesses"] == []
         await conn.commit()
         committed = time.monotonic()
-    await asyncio.sleep(1.0)
+    await eventually(lambda: any(c["table"] == "pipeline_businesses" for _, c in seen), 5)
+    await asyncio.sleep(0.2)  # the point: no second change follows the trailing one
     after = [(t, c) for t, c in seen if c["table"] == "pipeline_businesses"]
     assert len(after) == 1
     arrived, change = after[0]
@@ -95,7 +97,9 @@ async def test_a_burst_of_claims_notifies_less_and_ends_with_a_change_after_the_
                 last_commit = max(last_commit, time.monotonic())
 
     await asyncio.gather(*(worker(i) for i in business_ids))
-    await asyncio.sleep(1.0)
+    await eventually(
+        lambda: any(t >= last_commit for t, c in seen if c["table"] == "pipeline_businesses"), 5
+    )
     changes = [(t, c) for t, c in seen if c["table"] == "pipeline_businesses"]
     notified = [c for _, c in changes if c["ids"]]
     assert statements == 200
@@ -120,5 +124,5 @@ async def test_other_tables_still_notify_every_statement(
                 " values ('system', 'info', %s)",
                 (f"line {i}",),
             )
-    await asyncio.sleep(0.5)
+    await eventually(lambda: len([c for _, c in seen if c["table"] == "automation_logs"]) >= 10, 5)
     assert len([c for _, c in seen if c["table"] == "automation_logs"]) == 10

@@ -77,11 +77,13 @@ class SlowFirstPage:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.hold = False
+        self.held = asyncio.Event()
         self.release = asyncio.Event()
 
     async def select(self, table: str, **kwargs: Any) -> Any:
         newest = not any(f.column == "id" for f in kwargs.get("filters") or [])
         if self.hold and table == "automation_logs" and newest:
+            self.held.set()
             await self.release.wait()
         return await self.inner.select(table, **kwargs)
 
@@ -99,12 +101,12 @@ async def test_a_page_asked_for_later_is_not_overwritten_by_an_earlier_slower_re
         slow.hold = True
         table = user.find(ui.table)
         table.trigger("request", {"pagination": {"page": 1, "rowsPerPage": 50}})
-        await asyncio.sleep(0.1)  # page 1 is being read (held)
+        await asyncio.wait_for(slow.held.wait(), 5)  # page 1 is being read (held)
         table.trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
         third = sorted(lines, reverse=True)[100]
         await settle(lambda: _first_id_is(user, third))
         slow.release.set()  # the older read of page 1 now comes back
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # the point: the late page-1 read lands and changes nothing
         assert table_rows(user)[0]["id"] == third
         await user.should_see("rows 101 to 120")
     finally:

@@ -190,7 +190,7 @@ async def test_open_overviews_share_one_chart_read_per_interval(
     charts = shared_charts()
     await settle(lambda: _async(charts.reads == 1))  # the first page's charts are drawn
     await open_overview(user)  # a second page (and its charts) within the interval
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # the point: the second page's charts read nothing new
     assert user.find(ui.plotly).elements and charts.reads == 1
     assert charts.data is not None and await charts.get() is charts.data
     charts.read_at -= 60  # the interval has passed
