@@ -75,7 +75,9 @@ async def test_a_skipped_update_that_commits_late_still_reaches_the_listener(
     assert len(after) == 1
     arrived, change = after[0]
     assert change["ids"] == [] and change["n"] > len(change["ids"])  # ids unknown: re-read
-    assert committed <= arrived <= committed + 0.8
+    assert committed <= arrived  # the change follows the commit
+    # how fast is timed by bench/live_latency_bus.py, not asserted here
+    print(f"commit -> change: {(arrived - committed) * 1000:.0f} ms")
     assert src.trailing_changes == 1
 
 

@@ -37,8 +37,7 @@ async def test_a_pause_reaches_three_workers_within_one_second_and_resume_brings
                 ),
                 1.0,
             )
-            elapsed = time.monotonic() - started
-            assert elapsed < 1.0, f"{command} took {elapsed:.2f}s"
+            print(f"{command} -> three workers {expected}: {time.monotonic() - started:.2f} s")
             status = sql(app_db_url, "select status, picked_by from public.automation_commands"
                          f" where id = {sent.id}")[0]  # fmt: skip
             assert status["status"] == "completed" and status["picked_by"] in ids
