@@ -2,7 +2,7 @@
 `/admin` CSP's script hashes (dashboard.security_headers, wired by dashboard.edge).
 
 The real app without the NiceGUI mount over httpx's ASGI transport; the `/admin` pages
-themselves, in Chromium, are in tests/test_browser_security.py.
+themselves, in Chromium, are in tests/browser/test_browser_security.py.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def test_once_identifies_every_target_then_builds_every_site_and_exits(
 
 
 def test_the_console_scripts_show_the_worker_help() -> None:
-    exe = Path(__file__).resolve().parents[1] / ".venv" / "bin"
+    exe = Path(__file__).resolve().parents[2] / ".venv" / "bin"
     for cmd in (
         [str(exe / "cliftonsites"), "worker", "--help"],
         [str(exe / "cliftonsites-worker"), "--help"],
