@@ -9,7 +9,7 @@ the same way (pipelined with one Sync after the call and no BEGIN or COMMIT: the
 implicit transaction commits at the Sync; pgbench's \startpipeline ... \endpipeline)
 and as prepared statements (`-M prepared`): psycopg prepares
 a statement on its fifth run on a connection, so a worker's claims run prepared from
-its fifth (tests/test_claims.py checks that), and PostgREST prepares its
+its fifth (tests/sql/test_claims.py checks that), and PostgREST prepares its
 queries too. simple-update runs as pgbench runs it by default (simple protocol, each
 statement parsed and planned every time); a diagnostic runs it prepared as well, and
 another runs the claims unprepared. Each claim run starts from a fresh queue of

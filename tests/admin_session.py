@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
-import pytest
 from nicegui import ui
 from nicegui.testing import User
 
@@ -20,20 +19,10 @@ from dashboard.auth.admins import create_admin
 from dashboard.auth.provider import Identity
 from dashboard.auth.service import AuthService
 from dashboard.runtime import Runtime
+from tests.clock import FakeClock
 
 EMAIL = "ops@cliftonsites.test"
 PASSWORD = "correct horse battery staple"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -58,7 +47,7 @@ class SignedIn:
 
 async def sign_in_admin(runtime: Runtime, email: str = EMAIL) -> SignedIn:
     """Create the admin, enrol and verify a factor, and open an AAL2 session."""
-    clock = FakeClock()
+    clock = FakeClock(datetime.now(UTC))  # sessions are stored with the real now()
     auth = AuthService.local(runtime.db, runtime.settings.secret_key, clock=clock)
     runtime.services["auth"] = auth
     user_id = await asyncio.to_thread(create_admin, runtime.database_url, email, PASSWORD)
@@ -80,14 +69,6 @@ async def sign_in_admin(runtime: Runtime, email: str = EMAIL) -> SignedIn:
     return SignedIn(user_id, email, token, enrollment.secret, clock, auth)
 
 
-@pytest.fixture
-async def admin(user: User, app_runtime: Runtime) -> SignedIn:
-    """The User fixture's browser signed in as an AAL2 admin (import with `app_runtime`)."""
-    signed_in = await sign_in_admin(app_runtime)
-    user.http_client.cookies.set("cs_session", signed_in.token)
-    return signed_in
-
-
 async def settle(predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
     """Wait until an async condition holds (handlers run as background tasks)."""
     for _ in range(int(timeout / 0.05)):
@@ -101,3 +82,24 @@ def table_rows(user: User, index: int = 0) -> list[dict[str, Any]]:
     """The rows a page's `index`-th table currently sends to the browser."""
     tables = sorted(user.find(ui.table).elements, key=lambda t: t.id)
     return list(tables[index].rows)
+
+
+async def requeue_all_failed(
+    user: User, code: str, *, open_page: bool = True, impact: str = ""
+) -> None:
+    """Click "Requeue all failed…" on /businesses and confirm with `code`, after seeing
+    `impact` in the dialog when given."""
+    if open_page:
+        await user.open("/businesses")
+        await user.should_see(marker="requeue-all-failed", retries=100)
+    user.find(marker="requeue-all-failed").click()
+    await user.should_see(marker="step-up-code", retries=50)
+    if impact:
+        await user.should_see(impact)
+    user.find(marker="step-up-code").type(code)
+    user.find(marker="step-up-confirm").click()
+
+
+async def open_detail(user: User, business_id: int) -> None:
+    await user.open(f"/businesses/{business_id}")
+    await user.should_see(marker="business-why", retries=100)

@@ -1,8 +1,10 @@
 """Test helpers for real PostgreSQL servers: fresh migrated databases, a fast reset, one
-statement on its own connection, and polling until a condition holds."""
+statement on its own connection, and polling until a condition holds (`wait_until` in
+sync code, `eventually` in async tests, which must not block the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -80,3 +82,17 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout}s")
         time.sleep(every)
+
+
+async def eventually(
+    check: Callable[[], Any], timeout: float, what: str = "condition", every: float = 0.02
+) -> Any:
+    """`wait_until` for async tests: poll `check` while the event loop keeps running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        await asyncio.sleep(every)

@@ -6,9 +6,10 @@ and the pages (`setup_nicegui()`), then `ui.run(...)` in simulation mode.
 The runtime (database pool, settings, services) is NOT opened here: NiceGUI runs
 async start-up handlers as background tasks, so the first request could come before
 the pool. A test opens it first with an autouse fixture, on the `app_db_url`
-database, e.g. `app_runtime` in tests/test_auth_helpers.py:
+database: the `app_runtime` fixture in tests/conftest.py, which a module turns on for
+every test with
 
-    from tests.test_auth_helpers import app_runtime  # noqa: F401  (autouse)
+    pytestmark = pytest.mark.usefixtures("app_runtime")
 """
 
 from nicegui import ui

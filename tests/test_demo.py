@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,7 +110,10 @@ def test_the_demo_starts_everything_from_nothing_and_stops_cleanly(folder: Path)
         demo.popen.send_signal(signal.SIGTERM)
         demo.popen.wait(timeout=30)
         wait_until(lambda: not any(alive(p) for p in workers), 20, "the worker to exit")
-        time.sleep(0.5)
-        assert not (folder / "data" / "pg" / "postmaster.pid").exists(), demo.output()
+        pidfile = folder / "data" / "pg" / "postmaster.pid"
+        try:
+            wait_until(lambda: not pidfile.exists(), 10, "the embedded PostgreSQL to stop")
+        except AssertionError as stopped:
+            raise AssertionError(demo.output()) from stopped
     finally:
         demo.kill()

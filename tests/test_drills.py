@@ -38,7 +38,8 @@ from bench.app_server import AppServer, session_tickets
 from bench.socket_clients import PageClient
 from dashboard.backends.embedded import start_embedded
 from tests.dbutil import create_migrated_database, sql, wait_until
-from tests.test_worker_support import seed_queued, spawn_worker, stop_all
+from tests.factories import seed_queued
+from tests.worker_support import spawn_worker, stop_all
 
 pytestmark = pytest.mark.slow
 
@@ -162,10 +163,9 @@ async def test_a_database_restart_under_the_running_app_is_survived_with_no_500_
         drill.start_database()
     began = time.monotonic()
     wait_until(lambda: probe(drill.app.base + "/healthz", {}, 15) == 200, 30)
-    recovered = time.monotonic() - began
+    print(f"database back -> /healthz 200: {time.monotonic() - began:.1f} s")
     after = [s for _ in range(5) for s in statuses(drill.app.base, client.cookies, pages)]
     assert 500 not in after and set(after) == {200}, f"after recovery: {after} (down: {during})"
-    assert recovered < 30
     assert "Traceback" not in drill.app.log_tail(400).split("Application startup complete")[-1]
 
 

@@ -25,6 +25,7 @@ from dashboard.auth.admins import create_admin
 from dashboard.backends.base import SERVICE
 from tests import e2e_support as e2e
 from tests.dbutil import create_migrated_database, drop_database
+from tests.factories import count
 
 F = TypeVar("F", bound=Callable[..., Any])
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -234,10 +235,6 @@ def failures(url: str) -> int:
 # --- three worker processes ------------------------------------------------------
 
 BUSINESSES = 3000
-
-
-def count(url: str, query: str) -> int:
-    return int(e2e.sql(url, query)[0]["n"])
 
 
 def deployed(url: str) -> int:

@@ -23,14 +23,13 @@ from starlette.routing import Route
 
 from dashboard.body_limit import BodyLimit
 from dashboard.json_body import MAX_DEPTH, loads_bounded
-from tests.test_routes_support import (  # noqa: F401
+from tests.routes_support import (
     INTERNAL,
     SMARTLEAD_SECRET,
     TRIGGER,
     WHSEC,
     Money,
     app,
-    money_fixture,
 )
 
 TWO_MB = 2 * 1024 * 1024
@@ -142,7 +141,7 @@ async def test_a_5000_deep_json_body_is_400_with_valid_credentials(
     money: Money, path: str, body: bytes
 ) -> None:
     if path.startswith("/api/admin/"):
-        pytest.skip("needs a session: tests/test_admin_api.py sends it signed in")
+        pytest.skip("needs a session: tests/api/test_admin_api.py sends it signed in")
     before = await stored_counts(money)
     response = await money.client.post(path, content=body, headers=credentials(path, body))
     assert response.status_code == 400, response.text

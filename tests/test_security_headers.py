@@ -2,7 +2,7 @@
 `/admin` CSP's script hashes (dashboard.security_headers, wired by dashboard.edge).
 
 The real app without the NiceGUI mount over httpx's ASGI transport; the `/admin` pages
-themselves, in Chromium, are in tests/test_browser_security.py.
+themselves, in Chromium, are in tests/browser/test_browser_security.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from dashboard.edge import install_edge
 from dashboard.security_headers import API_POLICY, SITE_POLICY, inline_script_hashes
 from dashboard.settings import load_settings
-from tests.test_routes_support import Money, app, money_fixture  # noqa: F401
+from tests.routes_support import Money, app
 
 COMMON = {
     "x-content-type-options": "nosniff",

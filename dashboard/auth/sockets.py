@@ -20,7 +20,7 @@ python-socketio's public `sio.on`, each calling NiceGUI's original):
   becomes one escaped, bounded line at debug level; otherwise it is dropped.
 
 A dropped message is logged once per connection (its kind and the peer's address,
-never its content or the page's id). `tests/test_socket_guard.py` pins the NiceGUI
+never its content or the page's id). `tests/auth/test_socket_guard.py` pins the NiceGUI
 handlers this relies on, so an upgrade that changes them fails there first.
 """
 
