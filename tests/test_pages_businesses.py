@@ -60,6 +60,29 @@ async def test_search_finds_by_name_and_pages_by_keyset(
     await settle(lambda: _rows_are(user, 11))
 
 
+async def test_the_pager_counts_every_match_and_its_last_page_reaches_the_end(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    rows = [
+        {"place_id": f"p-{n}", "name": f"Shop {n}", "category": "baker", "city": "Bath",
+         "region": "England"}
+        for n in range(120)
+    ]  # fmt: skip
+    await app_runtime.api.insert("pipeline_businesses", rows)
+    await user.open("/businesses")
+    await user.should_see(marker="business-search", retries=100)
+    await settle(lambda: _rows_are(user, 50))
+    table = user.find(ui.table).elements.pop()
+    assert table.pagination["rowsNumber"] == 120  # not "of 51"
+    await user.should_see("rows 1-50 of 120")
+    assert "1-50 of 120" in table.props[":pagination-label"]
+    # the pager's last page is page 3, and it shows the 20 oldest
+    user.find(ui.table).trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
+    await settle(lambda: _rows_are(user, 20))
+    assert table_rows(user)[-1]["name"] == "Shop 0"
+    await user.should_see("rows 101-120 of 120")
+
+
 async def _rows_are(user: User, n: int) -> bool:
     return bool(user.find(ui.table).elements) and len(table_rows(user)) == n
 
@@ -259,13 +282,13 @@ async def test_a_stream_of_changes_re_runs_an_open_search_at_most_every_two_seco
     await user.open("/businesses")
     await settle(lambda: _rows_are(user, 1))
     calls: list[float] = []
-    real = businesses.search_businesses
+    real = businesses.search_businesses_page
 
     async def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(asyncio.get_running_loop().time())
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(businesses, "search_businesses", counting)
+    monkeypatch.setattr(businesses, "search_businesses_page", counting)
     try:
         for n in range(2, 12):  # ten separate commits over about a second
             await add_business(app_runtime, n)

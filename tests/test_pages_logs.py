@@ -60,7 +60,7 @@ async def test_the_newest_page_shows_first_with_its_zone(
     rows = table_rows(user)
     assert [r["id"] for r in rows] == sorted(lines, reverse=True)[:50]
     assert rows[0]["created_at"].endswith(" UTC")
-    await user.should_see("rows 1 to 50 (more older)")
+    await user.should_see("rows 1-50 of more than 50")
 
 
 async def test_paging_walks_into_history_by_keyset(
@@ -70,7 +70,7 @@ async def test_paging_walks_into_history_by_keyset(
     user.find(ui.table).trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
     await settle(lambda: _first_id_is(user, sorted(lines, reverse=True)[100]))
     assert len(table_rows(user)) == 20
-    await user.should_see("rows 101 to 120")
+    await user.should_see("rows 101-120 of 120")
 
 
 class SlowFirstPage:
@@ -108,7 +108,7 @@ async def test_a_page_asked_for_later_is_not_overwritten_by_an_earlier_slower_re
         slow.release.set()  # the older read of page 1 now comes back
         await asyncio.sleep(0.3)
         assert table_rows(user)[0]["id"] == third
-        await user.should_see("rows 101 to 120")
+        await user.should_see("rows 101-120 of 120")
     finally:
         app_runtime.api = real
 

@@ -2,14 +2,18 @@
 
 Paging is by keyset (`id < last id of the previous page`), so page 2,000 of a
 million rows costs what page 1 costs. Quasar's pager asks through the `request`
-event; `rowsNumber` is set to what is known (rows so far, plus one when another page
-exists), so no slow `count(*)` runs on big tables. The page supplies `fetch(before_id,
-limit)`, which applies its own filters and returns rows newest first.
+event. The page supplies `fetch(before_id, limit)`, which applies its own filters and
+returns rows newest first: a list, or `CountedRows` whose `total` on the first page
+says how many match (exact up to 10,000, else a flagged estimate). The pager then
+reads "1-50 of 3,341", "1-50 of ≈ 1.2M" or "1-50 of more than 10,000"; a fetch
+without a total reads "1-50 of more than 50" while older rows exist, so no slow
+`count(*)` runs on big tables and no pager claims a total it does not know.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -19,12 +23,16 @@ from nicegui.events import GenericEventArguments
 from dashboard.backends.base import BackendError, Filter
 from dashboard.components.filters import matches
 from dashboard.components.status import tone
+from dashboard.data.models import EXACT_MATCHES, CountedRows, MatchCount
 
 Row = dict[str, Any]
-Fetch = Callable[[int | None, int], Awaitable[Sequence[Row]]]
+Fetch = Callable[[int | None, int], Awaitable[Sequence[Row] | CountedRows]]
 Format = Callable[[Row], Row]
 Link = Callable[[Row], str]
-MAX_WALK_PAGES = 200
+#: a jump forward walks at most this many rows from the last known cursor (every page
+#: of an exact total, 10,000 rows, is reachable); each step reads up to WALK_CHUNK rows
+MAX_WALK_ROWS = EXACT_MATCHES
+WALK_CHUNK = 500
 #: A cell that is a real link (Tab reaches it, a middle click opens a new tab); its
 #: click does not also count as a click on the row.
 LINK_CELL = (
@@ -71,6 +79,7 @@ class ServerTable:
         self._cursors: dict[int, int | None] = {1: None}
         self.raw_rows: list[Row] = []
         self.more = False
+        self.total: MatchCount | None = None  # how many match, when the fetch counts
         self._loading = 0
         self._held: list[tuple[list[Row], set[Any]]] = []  # merges that arrived mid-load
         with ui.row().classes("w-full items-center gap-2"):
@@ -109,6 +118,7 @@ class ServerTable:
     async def reload(self) -> None:
         """Forget cursors and show the newest page (after a filter change)."""
         self._cursors = {1: None}
+        self.total = None
         await self.load(1)
 
     async def refresh_first_page(self) -> None:
@@ -152,14 +162,21 @@ class ServerTable:
         await self.load(max(1, int(pagination.get("page") or 1)))
 
     async def _cursor_for(self, page: int) -> tuple[int, int | None]:
-        """The nearest page we can reach, walking forward from the last known cursor."""
+        """The nearest page we can reach, walking forward from the last known cursor in
+        steps of up to WALK_CHUNK rows (one read gives the cursors of several pages)."""
         known = max(p for p in self._cursors if p <= page)
-        while known < page and known - 1 < MAX_WALK_PAGES:
-            rows = await self.fetch(self._cursors[known], self.page_size)
-            if len(rows) < self.page_size:
+        size = self.page_size
+        chunk = max(size, (WALK_CHUNK - 1) // size * size)
+        while known < page and (known - 1) * size < MAX_WALK_ROWS:
+            want = min(chunk, (page - known) * size)
+            # one row more than the pages walked: a page is reached only if it has a row
+            rows = _rows(await self.fetch(self._cursors[known], want + 1))
+            reached = min(want, len(rows) - 1) // size if rows else 0
+            for i in range(1, reached + 1):
+                self._cursors[known + i] = int(rows[i * size - 1][self.key])
+            known += reached
+            if reached == 0 or len(rows) <= want:
                 break
-            known += 1
-            self._cursors[known] = int(rows[-1][self.key])
         return known, self._cursors[known]
 
     async def load(self, page: int) -> None:
@@ -171,7 +188,7 @@ class ServerTable:
         self._loading += 1
         try:
             page, cursor = await self._cursor_for(page)
-            rows = list(await self.fetch(cursor, self.page_size + 1))
+            fetched = await self.fetch(cursor, self.page_size + 1)
         except BackendError as exc:
             ui.notify(f"Could not load rows: {exc.message}", type="negative")
             return
@@ -182,6 +199,9 @@ class ServerTable:
                 await self._release_held()
             return
         self._wanted = page  # the page reached (a page past the end shows the last one)
+        rows = _rows(fetched)
+        if isinstance(fetched, CountedRows) and fetched.total is not None:
+            self.total = fetched.total
         self.more = len(rows) > self.page_size
         self._show(page, rows[: self.page_size])
         await self._release_held()
@@ -201,10 +221,40 @@ class ServerTable:
         self.raw_rows = rows
         self.table.rows = [self._decorate(self.format_row(dict(r))) for r in rows]
         first = (page - 1) * self.page_size
-        self.table.pagination = {
-            "rowsPerPage": self.page_size,
-            "page": page,
-            "rowsNumber": first + len(rows) + (1 if self.more else 0),
-        }
-        shown = f"rows {first + 1} to {first + len(rows)}" if rows else "no rows match"
-        self.summary.text = shown + (" (more older)" if self.more else "")
+        last = first + len(rows)
+        if self.total is not None and not self.total.estimated:
+            # a total counted before a live change may lag: never below what is on screen
+            number = max(self.total.count, last + (1 if self.more else 0))
+        elif self.total is not None:
+            number = max(self.total.count, last + 1)
+        else:
+            number = last + (1 if self.more else 0)
+        self.table.pagination = {"rowsPerPage": self.page_size, "page": page, "rowsNumber": number}
+        label = pager_label(first, last, self.total, self.more)
+        # Quasar's own label would print rowsNumber as if it were exact
+        self.table.props[":pagination-label"] = f"() => {json.dumps(label)}"
+        self.summary.text = f"rows {label}" if rows else "no rows match"
+
+
+def _rows(fetched: Sequence[Row] | CountedRows) -> list[Row]:
+    return list(fetched.rows if isinstance(fetched, CountedRows) else fetched)
+
+
+def approximately(count: int) -> str:
+    """An estimate as people read one: "≈ 1.2M", "≈ 45,600"."""
+    if count >= 1_000_000:
+        return f"≈ {count / 1_000_000:.1f}M"
+    return f"≈ {int(float(f'{count:.3g}')):,}"
+
+
+def pager_label(first: int, last: int, total: MatchCount | None, more: bool) -> str:
+    """ "1-50 of 3,341": exact when counted, "≈ 1.2M" or "more than 10,000" beyond the
+    exact limit, "more than 50" when the fetch does not count and older rows exist."""
+    shown = f"{first + 1:,}-{last:,}" if last > first else "0"
+    if total is not None and not total.estimated:
+        return f"{shown} of {max(total.count, last):,}"
+    if total is not None and total.count > EXACT_MATCHES + 1:
+        return f"{shown} of {approximately(total.count)}"
+    if total is not None:
+        return f"{shown} of more than {EXACT_MATCHES:,}"
+    return f"{shown} of more than {last:,}" if more else f"{shown} of {last:,}"

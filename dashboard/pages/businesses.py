@@ -21,8 +21,8 @@ from dashboard.components.guard import acting_admin, verify_step_up
 from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
 from dashboard.data.contacts import needs_contact
-from dashboard.data.models import SearchStatus
-from dashboard.data.overview import search_businesses
+from dashboard.data.models import CountedRows, SearchStatus
+from dashboard.data.overview import search_businesses_page
 from dashboard.pages.business_actions import requeue_failed
 from dashboard.pages.contacts_import import import_dialog
 from dashboard.runtime import get_runtime
@@ -132,19 +132,21 @@ class SearchView:
         )
         await self.table.reload()
 
-    async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
+    async def fetch(
+        self, before_id: int | None, limit: int
+    ) -> Sequence[dict[str, Any]] | CountedRows:
         if self.needs_contact.value:
             found = await needs_contact(get_runtime().api, before_id, limit)
             return [{**r, "id": r["pipeline_business_id"], "status": "deployed",
                      "created_at": r["deployed_at"], "attempts": None} for r in found]  # fmt: skip
-        rows = await search_businesses(
+        page = await search_businesses_page(
             get_runtime().api,
             (self.query.value or "").strip() or None,
             self.status.value or None,
             before_id,
             limit,
         )
-        return [row.model_dump() for row in rows]
+        return CountedRows(rows=[row.model_dump() for row in page.rows], total=page.total)
 
     def format_row(self, row: dict[str, Any]) -> dict[str, Any]:
         row["created_at"] = format_time(row["created_at"], current_zone())
