@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ Format = Callable[[Row], Row]
 Link = Callable[[Row], str]
 #: a jump forward walks at most this many rows from the last known cursor (every page
 #: of an exact total, 10,000 rows, is reachable); each step reads up to WALK_CHUNK rows
+log = logging.getLogger(__name__)
 MAX_WALK_ROWS = EXACT_MATCHES
 WALK_CHUNK = 500
 #: A cell that is a real link (Tab reaches it, a middle click opens a new tab); its
@@ -80,6 +82,8 @@ class ServerTable:
         self.raw_rows: list[Row] = []
         self.more = False
         self.total: MatchCount | None = None  # how many match, when the fetch counts
+        self.held_reason: str | None = None  # set by `hold`: no rows until `reload`
+        self._last_error: str | None = None  # said once, not again on every live reload
         self._loading = 0
         self._held: list[tuple[list[Row], set[Any]]] = []  # merges that arrived mid-load
         with ui.row().classes("w-full items-center gap-2"):
@@ -119,12 +123,23 @@ class ServerTable:
         """Forget cursors and show the newest page (after a filter change)."""
         self._cursors = {1: None}
         self.total = None
+        self.held_reason = None
         await self.load(1)
+
+    def hold(self, reason: str) -> None:
+        """Show no rows, only `reason`, until the next `reload()`: the filters above are
+        not valid, and rows of the earlier query would read as this one's. Live reloads
+        and pager requests wait too (a load under way shows nothing)."""
+        self.held_reason = reason
+        self.set_export_url(None)  # it would export the earlier query's rows
+        self._latest += 1
+        self.total, self.more = None, False
+        self._show(1, [])
 
     async def refresh_first_page(self) -> None:
         """Live tail: re-read page 1 only when it is the page on screen, or on its way
         (an admin's request for another page wins over the tail)."""
-        if self._wanted == 1:
+        if self._wanted == 1 and self.held_reason is None:
             await self.load(1)
 
     def merge_rows(self, rows: Sequence[Row], filters: list[Filter]) -> bool:
@@ -143,7 +158,7 @@ class ServerTable:
         if self._loading:
             self._held.append((list(rows), set(touched)))
             return True
-        if self.page != 1:
+        if self.page != 1 or self.held_reason is not None:
             return True
         kept = [r for r in self.raw_rows if r[self.key] not in touched]
         if len(kept) + len(rows) < len(self.raw_rows) and self.more:
@@ -154,6 +169,8 @@ class ServerTable:
         return True
 
     async def _on_request(self, e: GenericEventArguments) -> None:
+        if self.held_reason is not None:
+            return
         pagination = e.args.get("pagination", {}) if isinstance(e.args, dict) else {}
         size = int(pagination.get("rowsPerPage") or self.page_size)
         if size != self.page_size:
@@ -190,7 +207,8 @@ class ServerTable:
             page, cursor = await self._cursor_for(page)
             fetched = await self.fetch(cursor, self.page_size + 1)
         except BackendError as exc:
-            ui.notify(f"Could not load rows: {exc.message}", type="negative")
+            if this_load == self._latest:
+                self._failed(exc)
             return
         finally:
             self._loading -= 1
@@ -203,8 +221,25 @@ class ServerTable:
         if isinstance(fetched, CountedRows) and fetched.total is not None:
             self.total = fetched.total
         self.more = len(rows) > self.page_size
+        self._last_error = None
         self._show(page, rows[: self.page_size])
         await self._release_held()
+
+    def _failed(self, exc: BackendError) -> None:
+        """Say a failed read in the page's words, once until a read succeeds (a live
+        reload every 2 s must not toast every 2 s). Input the database refused leaves
+        no rows on screen; an outage keeps the last rows, and says so."""
+        log.warning("table read failed: %s", exc)
+        if exc.is_invalid_input:
+            text = "These filters cannot be searched: change them and search again."
+            self.total, self.more = None, False
+            self._show(1, [])
+        else:
+            text = "Could not load rows just now; the rows shown were read earlier."
+        self.summary.text = text
+        if text != self._last_error:
+            ui.notify(text, type="negative")
+        self._last_error = text
 
     async def _release_held(self) -> None:
         """Merge the bursts that arrived while pages loaded (they may be newer)."""
@@ -233,7 +268,7 @@ class ServerTable:
         label = pager_label(first, last, self.total, self.more)
         # Quasar's own label would print rowsNumber as if it were exact
         self.table.props[":pagination-label"] = f"() => {json.dumps(label)}"
-        self.summary.text = f"rows {label}" if rows else "no rows match"
+        self.summary.text = self.held_reason or (f"rows {label}" if rows else "no rows match")
 
 
 def _rows(fetched: Sequence[Row] | CountedRows) -> list[Row]:

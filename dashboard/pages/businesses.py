@@ -108,6 +108,7 @@ class SearchView:
             ui.button("Requeue all failed…", color="negative", on_click=bulk_requeue_failed).mark(
                 "requeue-all-failed"
             )
+        self.search: str | None = None  # the text of the last search run
         prefix = path_prefix()
         self.table = ServerTable(
             COLUMNS,
@@ -124,8 +125,11 @@ class SearchView:
 
     async def apply(self) -> None:
         if not self.query.validate():
+            # the field says what is wrong; no rows of the last search stay under it
+            self.table.hold("Fix the search above to see businesses.")
             return
-        params = {"q": (self.query.value or "").strip(), "status": self.status.value or ""}
+        self.search = (self.query.value or "").strip() or None
+        params = {"q": self.search or "", "status": self.status.value or ""}
         query = urlencode({k: v for k, v in params.items() if v})
         self.table.set_export_url(
             "/api/admin/export/businesses.csv" + (f"?{query}" if query else "")
@@ -141,7 +145,7 @@ class SearchView:
                      "created_at": r["deployed_at"], "attempts": None} for r in found]  # fmt: skip
         page = await search_businesses_page(
             get_runtime().api,
-            (self.query.value or "").strip() or None,
+            self.search,  # as last searched: text typed but not searched is not applied
             self.status.value or None,
             before_id,
             limit,
