@@ -329,3 +329,24 @@ async def test_a_live_refresh_keeps_the_page_drawn_while_it_reads(
     await refresh
     assert reads == ["started", "done"] and looks >= 5
     assert user.find(marker="business-facts").elements
+
+
+async def test_open_site_links_to_the_site_on_the_sites_origin(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="deployed")
+    await add_site(app_runtime, bid, preview_url="/sites/abcd1234/")  # as seeded: relative
+    await open_detail(user, bid)
+    link = user.find(marker="business-site").elements.pop()
+    expected = f"{app_runtime.settings.sites_url}/sites/abcd1234/"
+    assert expected.startswith("http") and link.props["href"] == expected
+
+
+async def test_a_suspended_site_says_it_is_taken_down_instead_of_a_dead_link(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="deployed")
+    await add_site(app_runtime, bid, site_status="suspended")
+    await open_detail(user, bid)
+    await user.should_see("site abcd1234 is taken down (suspended)")
+    await user.should_not_see("open site abcd1234")
