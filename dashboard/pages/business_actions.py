@@ -3,7 +3,8 @@
 an audit row never claims a change that did not happen. No route here.
 
 - `change_status(actor, id, new, allowed_from, action)`: requeue or skip one business;
-- `retry_outreach(actor, id)`: outreach back to `pending` (set_outreach_status);
+- `retry_outreach(actor, id)`: outreach back to `pending` (set_outreach_status), never
+  for a paid (claimed) business;
 - `requeue_failed(actor)`: every failed business back to the queue.
 Each returns an error message for the admin (nothing written), or None / a count.
 """
@@ -44,8 +45,17 @@ def status_refusal(allowed_from: Sequence[str], action: str) -> str:
     return f"Only {' or '.join(allowed_from)} businesses can be {action}"
 
 
-def outreach_refusal(outreach_status: str) -> str | None:
-    """Why outreach in `outreach_status` cannot be retried; None when it can."""
+PAID = (
+    "This business has paid for its site, so outreach to it stays stopped:"
+    " retrying would email an owner who is already a customer."
+)
+
+
+def outreach_refusal(outreach_status: str, claimed: bool = False) -> str | None:
+    """Why outreach in `outreach_status` cannot be retried; None when it can. A paid
+    (claimed) business never gets outreach again, whatever its outreach status."""
+    if claimed:
+        return PAID
     if outreach_status in RETRY_OUTREACH_FROM:
         return None
     allowed = f"{', '.join(RETRY_OUTREACH_FROM[:-1])} or {RETRY_OUTREACH_FROM[-1]}"
@@ -79,7 +89,7 @@ async def retry_outreach(actor: Actor, business_id: int) -> str | None:
     async with get_runtime().db.as_caller(actor.caller()) as conn:
         row = await (
             await conn.execute(
-                "select id, outreach_status from public.qualified_businesses"
+                "select id, outreach_status, claimed from public.qualified_businesses"
                 " where pipeline_business_id = %s for update",
                 (business_id,),
             )
@@ -87,7 +97,7 @@ async def retry_outreach(actor: Actor, business_id: int) -> str | None:
         if row is None:
             return NO_SITE
         before = row["outreach_status"]
-        if (refused := outreach_refusal(before)) is not None:
+        if (refused := outreach_refusal(before, bool(row["claimed"]))) is not None:
             return refused
         await conn.execute("select public.set_outreach_status(%s, 'pending')", (row["id"],))
         details = {"before": {"outreach_status": before}, "after": {"outreach_status": "pending"}}

@@ -251,7 +251,9 @@ def why_not(action: str, p: dict[str, Any], q: dict[str, Any] | None) -> str | N
     if action == "skip" and p["status"] not in SKIP_FROM:
         return f"{status_refusal(SKIP_FROM, 'skipped')}; this one is {p['status']}."
     if action == "retry_outreach":
-        return NO_SITE if q is None else outreach_refusal(q["outreach_status"])
+        if q is None:
+            return NO_SITE
+        return outreach_refusal(q["outreach_status"], bool(q.get("claimed")))
     return None
 
 
