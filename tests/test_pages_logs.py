@@ -149,6 +149,29 @@ async def test_a_bad_run_id_is_explained_at_the_field(
     await user.should_see("Run id must be a whole number like 42")
 
 
+async def test_a_bad_run_id_leaves_no_lines_of_the_last_filters(
+    user: User, admin: SignedIn, lines: list[int]
+) -> None:
+    await open_logs(user)
+    user.find(marker="logs-run").type("abc").trigger("keydown.enter")
+    await user.should_see("Fix the filters above to see log lines.")
+    assert table_rows(user) == []
+
+
+async def test_the_tail_keeps_the_filters_applied_not_text_typed_since(
+    user: User,
+    admin: SignedIn,
+    lines: list[int],
+    live_bus: None,
+    app_runtime: Runtime,
+) -> None:
+    await open_logs(user)
+    user.find(marker="logs-search").type("line 04")  # typed, never searched
+    new_id = await log_automation_event(app_runtime.api, "system", "warning", "fresh line")
+    await settle(lambda: _first_id_is(user, new_id), timeout=3)  # not filtered out
+    assert len(table_rows(user)) == 50
+
+
 async def test_new_lines_join_the_tail_as_they_commit(
     user: User,
     admin: SignedIn,
