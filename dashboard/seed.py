@@ -90,8 +90,11 @@ def seed_database(
     seed: int = 42,
     progress: Progress | None = None,
     now: datetime | None = None,
+    sites_url: str | None = None,
 ) -> SeedReport:
-    """Seed an empty database; a non-empty one is left alone (`seeded` is False)."""
+    """Seed an empty database; a non-empty one is left alone (`seeded` is False).
+    `sites_url` (Settings.sites_url) makes the seeded preview_urls absolute, so the
+    links outreach sends for seeded businesses open; without it they stay relative."""
     validate(businesses, targets)
     began = time.perf_counter()
     try:
@@ -100,7 +103,9 @@ def seed_database(
             reason = emptiness(conn)
             if reason:
                 return SeedReport(False, reason)
-            counts = _seed(conn, businesses, targets, seed, progress, now or datetime.now(UTC))
+            counts = _seed(
+                conn, businesses, targets, seed, progress, now or datetime.now(UTC), sites_url
+            )
     except psycopg.Error as exc:
         raise SeedError(f"seeding failed and was rolled back: {str(exc).strip()}") from exc
     seconds = time.perf_counter() - began
@@ -115,6 +120,7 @@ def _seed(
     seed: int,
     progress: Progress | None,
     now: datetime,
+    sites_url: str | None = None,
 ) -> dict[str, int]:
     outreach_was = conn.execute("select outreach_enabled from public.automation_config").fetchone()
     if outreach_was is None:
@@ -130,6 +136,7 @@ def _seed(
         first_business_id=_first_id(conn, "pipeline_businesses"),
         first_run_id=_first_id(conn, "automation_runs"),
         next_qualified_id=_first_id(conn, "qualified_businesses"),
+        site_base=(sites_url or "").rstrip("/"),
     )
     counts = {"targets": _copy(conn, "identification_targets", rows.TARGET_COLUMNS,
                                builder.target_rows(target_base, cells))}  # fmt: skip
@@ -252,9 +259,11 @@ def _settle_ids(conn: psycopg.Connection[Row], builder: Builder, counts: dict[st
         conn.execute(f"select setval({_sequence(table)}, greatest(%s, 1))", (value,))
 
 
-def ensure_demo_data(url: str) -> SeedReport:
+def ensure_demo_data(url: str, sites_url: str | None = None) -> SeedReport:
     """`make demo`: a few thousand businesses in every state, only into an empty database."""
-    report = seed_database(url, businesses=DEMO_BUSINESSES, targets=DEMO_TARGETS)
+    report = seed_database(
+        url, businesses=DEMO_BUSINESSES, targets=DEMO_TARGETS, sites_url=sites_url
+    )
     click.echo(f"demo data: {report.message}")
     return report
 

@@ -104,6 +104,16 @@ def test_it_uses_short_unique_uuids_and_site_urls(seeded: str) -> None:
     assert bad == 0
 
 
+def test_the_demo_seed_gives_site_urls_on_the_sites_origin(db_url: str) -> None:
+    seed_database(db_url, businesses=100, targets=10, sites_url="http://localhost:8080/")
+    bad = scalar(
+        db_url,
+        "select count(*) from qualified_businesses"
+        " where preview_url <> 'http://localhost:8080/sites/' || uuid || '/'",
+    )
+    assert bad == 0 and scalar(db_url, "select count(*) from qualified_businesses") != 0
+
+
 def test_every_seeded_site_that_is_up_has_its_page(seeded: str) -> None:
     up = scalar(seeded, "select count(*) from qualified_businesses"
                         " where site_status in ('deployed', 'active')")  # fmt: skip
