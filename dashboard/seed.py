@@ -11,6 +11,7 @@ up the few `pending` ones later, as it would in production.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -22,11 +23,19 @@ import psycopg
 
 from dashboard import seed_data as vocab
 from dashboard import seed_rows as rows
+from dashboard.data.models import PipelineBusiness
+from dashboard.data.sites import content_type_of
 from dashboard.seed_rows import Builder, Row
+from dashboard.worker.sites import render_site, site_css
 
 Progress = Callable[[int], None]
 CHUNK = 20_000
 MAX_BUSINESSES = 10_000_000
+#: Seeded businesses whose site is up (deployed, active) get its files, so "open site"
+#: shows a page; up to this many, so a benchmark's million-row seed stays small (the
+#: rest then answer 404 as a site whose files were removed would).
+MAX_SEEDED_SITES = 20_000
+SITE_STATES = ("deployed", "active")
 DEMO_BUSINESSES = 3_000
 DEMO_TARGETS = 120
 #: Tables the seed writes; locked for its transaction so no id can collide.
@@ -81,8 +90,11 @@ def seed_database(
     seed: int = 42,
     progress: Progress | None = None,
     now: datetime | None = None,
+    sites_url: str | None = None,
 ) -> SeedReport:
-    """Seed an empty database; a non-empty one is left alone (`seeded` is False)."""
+    """Seed an empty database; a non-empty one is left alone (`seeded` is False).
+    `sites_url` (Settings.sites_url) makes the seeded preview_urls absolute, so the
+    links outreach sends for seeded businesses open; without it they stay relative."""
     validate(businesses, targets)
     began = time.perf_counter()
     try:
@@ -91,7 +103,9 @@ def seed_database(
             reason = emptiness(conn)
             if reason:
                 return SeedReport(False, reason)
-            counts = _seed(conn, businesses, targets, seed, progress, now or datetime.now(UTC))
+            counts = _seed(
+                conn, businesses, targets, seed, progress, now or datetime.now(UTC), sites_url
+            )
     except psycopg.Error as exc:
         raise SeedError(f"seeding failed and was rolled back: {str(exc).strip()}") from exc
     seconds = time.perf_counter() - began
@@ -106,6 +120,7 @@ def _seed(
     seed: int,
     progress: Progress | None,
     now: datetime,
+    sites_url: str | None = None,
 ) -> dict[str, int]:
     outreach_was = conn.execute("select outreach_enabled from public.automation_config").fetchone()
     if outreach_was is None:
@@ -121,12 +136,19 @@ def _seed(
         first_business_id=_first_id(conn, "pipeline_businesses"),
         first_run_id=_first_id(conn, "automation_runs"),
         next_qualified_id=_first_id(conn, "qualified_businesses"),
+        site_base=(sites_url or "").rstrip("/"),
     )
     counts = {"targets": _copy(conn, "identification_targets", rows.TARGET_COLUMNS,
                                builder.target_rows(target_base, cells))}  # fmt: skip
     runs, run_logs = builder.run_rows()
     counts["runs"] = _copy(conn, "automation_runs", rows.RUN_COLUMNS, runs)
     counts["logs"] = _copy(conn, "automation_logs", rows.LOG_COLUMNS, run_logs)
+    # files left by sites whose businesses are gone (nothing serves them) would collide
+    # with a seeded site's uuid
+    conn.execute(
+        "delete from admin_private.site_files f where not exists"
+        " (select 1 from public.qualified_businesses q where q.uuid = f.uuid)"
+    )
     for name, n in _businesses(conn, builder, progress).items():
         counts[name] = counts.get(name, 0) + n
     _settle_ids(conn, builder, counts)
@@ -146,7 +168,7 @@ def _businesses(
 ) -> dict[str, int]:
     """The businesses and everything hanging off them, one chunk at a time."""
     counts = dict.fromkeys(("businesses", "qualified", "outreach_events", "stripe_events"), 0)
-    counts["logs"] = 0
+    counts["logs"] = counts["sites"] = 0
     for lo in range(0, builder.businesses, CHUNK):
         hi = min(builder.businesses, lo + CHUNK)
         chunk = builder.chunk(lo, hi)
@@ -155,6 +177,9 @@ def _businesses(
         )
         counts["qualified"] += _copy(
             conn, "qualified_businesses", rows.QUALIFIED_COLUMNS, chunk.qualified
+        )
+        counts["sites"] += _copy_sites(
+            conn, chunk.qualified, MAX_SEEDED_SITES - counts["sites"], builder.now
         )
         counts["outreach_events"] += _copy(
             conn, "outreach_events", rows.OUTREACH_COLUMNS, chunk.outreach
@@ -177,6 +202,38 @@ def _copy(
         for row in data:
             copy.write_row(row)
     return len(data)
+
+
+def _copy_sites(
+    conn: psycopg.Connection[Row], qualified: Sequence[Row], room: int, now: datetime
+) -> int:
+    """The files of up to `room` seeded sites that are up, built as the worker builds
+    them (the claim link is relative: a site is served on the sites' own origin)."""
+    columns = rows.QUALIFIED_COLUMNS
+    css = site_css().encode()
+    css_tag = hashlib.sha256(css).hexdigest()
+    written = 0
+    statement = "copy admin_private.site_files (uuid, name, content, content_type, etag) from stdin"
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in qualified:
+            q = dict(zip(columns, row, strict=True))
+            if written >= room or q["site_status"] not in SITE_STATES:
+                continue
+            business = PipelineBusiness.model_validate(
+                {
+                    **q,
+                    "id": q["pipeline_business_id"],
+                    "status": "deployed",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            html = render_site(business, q["uuid"], claim_url=f"/claim/{q['uuid']}").encode()
+            copy.write_row((q["uuid"], "index.html", html, content_type_of("index.html"),
+                            hashlib.sha256(html).hexdigest()))  # fmt: skip
+            copy.write_row((q["uuid"], "site.css", css, content_type_of("site.css"), css_tag))
+            written += 1
+    return written
 
 
 def _sequence(table: str) -> str:
@@ -202,9 +259,11 @@ def _settle_ids(conn: psycopg.Connection[Row], builder: Builder, counts: dict[st
         conn.execute(f"select setval({_sequence(table)}, greatest(%s, 1))", (value,))
 
 
-def ensure_demo_data(url: str) -> SeedReport:
+def ensure_demo_data(url: str, sites_url: str | None = None) -> SeedReport:
     """`make demo`: a few thousand businesses in every state, only into an empty database."""
-    report = seed_database(url, businesses=DEMO_BUSINESSES, targets=DEMO_TARGETS)
+    report = seed_database(
+        url, businesses=DEMO_BUSINESSES, targets=DEMO_TARGETS, sites_url=sites_url
+    )
     click.echo(f"demo data: {report.message}")
     return report
 

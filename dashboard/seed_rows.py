@@ -85,6 +85,8 @@ class Builder:
     next_qualified_id: int
     span: timedelta = timedelta(days=28)
     mix: vocab.Mix = field(default_factory=vocab.Mix)
+    #: the sites' origin for preview_url ("" keeps it relative, `/sites/<uuid>/`)
+    site_base: str = ""
     _uuids: set[str] = field(default_factory=set)
 
     @property
@@ -250,7 +252,7 @@ class Builder:
         status = pay[0] or ("suspended" if rng.random() < 0.01 else "deployed")
         out.qualified.append((
             qid, code, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8],
-            f"/sites/{code}/", status, deployed_at, pay[1], pay[2], outreach,
+            f"{self.site_base}/sites/{code}/", status, deployed_at, pay[1], pay[2], outreach,
             campaign, f"lead_{qid}" if campaign else None, sent, last_event, o_error, attempts,
             claimed, pay[3], pay[4], pay[5], pay[6], review, deployed_at,
             max(x for x in (deployed_at, last_event, pay[3]) if x is not None),

@@ -45,7 +45,7 @@ def prepare_demo(settings: Settings, database_url: str) -> None:
     except ImportError:
         click.echo("demo data: seeding is not available in this build")
     else:
-        ensure_demo_data(database_url)
+        ensure_demo_data(database_url, settings.sites_url)
     try:
         from dashboard.auth.bootstrap import ensure_first_admin
     except ImportError:

@@ -293,7 +293,7 @@ def enter_password(driver: Any, app: AppServer, email: str, password: str) -> No
 
 def enrol_and_sign_in(driver: Any, app: AppServer, email: str, password: str) -> str:
     """First sign-in: password, QR enrolment from the shown secret, recovery codes,
-    continue. Returns the TOTP secret."""
+    continue, "yes, I saved them". Returns the TOTP secret."""
     from selenium.webdriver.common.by import By
 
     enter_password(driver, app, email, password)
@@ -307,6 +307,7 @@ def enrol_and_sign_in(driver: Any, app: AppServer, email: str, password: str) ->
     codes = wait_for_element(driver, "recovery-codes").text.split()
     assert len(codes) == 10, f"expected 10 recovery codes, saw {codes}"
     click(driver, "continue")
+    click(driver, "codes-saved")  # Continue asks whether the codes were saved
     wait_for_text(driver, "Queue", 15)
     return secret
 

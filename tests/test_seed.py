@@ -7,6 +7,7 @@ import itertools
 import psycopg
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape
 
 from dashboard.cli import cli
 from dashboard.seed import SeedError, seed_database
@@ -101,6 +102,36 @@ def test_it_uses_short_unique_uuids_and_site_urls(seeded: str) -> None:
         " or preview_url <> '/sites/' || uuid || '/'",
     )
     assert bad == 0
+
+
+def test_the_demo_seed_gives_site_urls_on_the_sites_origin(db_url: str) -> None:
+    seed_database(db_url, businesses=100, targets=10, sites_url="http://localhost:8080/")
+    bad = scalar(
+        db_url,
+        "select count(*) from qualified_businesses"
+        " where preview_url <> 'http://localhost:8080/sites/' || uuid || '/'",
+    )
+    assert bad == 0 and scalar(db_url, "select count(*) from qualified_businesses") != 0
+
+
+def test_every_seeded_site_that_is_up_has_its_page(seeded: str) -> None:
+    up = scalar(seeded, "select count(*) from qualified_businesses"
+                        " where site_status in ('deployed', 'active')")  # fmt: skip
+    assert isinstance(up, int) and up > 0
+    missing = scalar(
+        seeded,
+        "select count(*) from qualified_businesses q where site_status in ('deployed', 'active')"
+        " and not exists (select 1 from admin_private.site_files f"
+        " where f.uuid = q.uuid and f.name = 'index.html')",
+    )
+    assert missing == 0
+    [(name, page)] = rows(
+        seeded,
+        "select q.name, convert_from(f.content, 'utf8') from qualified_businesses q"
+        " join admin_private.site_files f on f.uuid = q.uuid and f.name = 'index.html'"
+        " order by q.id limit 1",
+    )
+    assert isinstance(page, str) and str(escape(str(name))) in page and "site.css" in page
 
 
 def test_it_builds_a_target_grid_with_one_in_progress(seeded: str) -> None:

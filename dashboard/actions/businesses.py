@@ -1,7 +1,8 @@
 """The actions on businesses, for the business pages:
 
 - `change_status(actor, id, new, allowed_from, action)`: requeue or skip one business;
-- `retry_outreach(actor, id)`: outreach back to `pending` (set_outreach_status);
+- `retry_outreach(actor, id)`: outreach back to `pending` (set_outreach_status), never
+  for a paid (claimed) business;
 - `requeue_failed(actor, expected, fresh_code=...)`: every failed business back to the
   queue, after a fresh authenticator code (see `dashboard.actions.automation`).
 Each returns an error message for the admin (nothing written), or None / a count.
@@ -25,8 +26,17 @@ def status_refusal(allowed_from: Sequence[str], action: str) -> str:
     return f"Only {' or '.join(allowed_from)} businesses can be {action}"
 
 
-def outreach_refusal(outreach_status: str) -> str | None:
-    """Why outreach in `outreach_status` cannot be retried; None when it can."""
+PAID = (
+    "This business has paid for its site, so outreach to it stays stopped:"
+    " retrying would email an owner who is already a customer."
+)
+
+
+def outreach_refusal(outreach_status: str, claimed: bool = False) -> str | None:
+    """Why outreach in `outreach_status` cannot be retried; None when it can. A paid
+    (claimed) business never gets outreach again, whatever its outreach status."""
+    if claimed:
+        return PAID
     if outreach_status in RETRY_OUTREACH_FROM:
         return None
     allowed = f"{', '.join(RETRY_OUTREACH_FROM[:-1])} or {RETRY_OUTREACH_FROM[-1]}"
@@ -47,10 +57,10 @@ async def change_status(
 async def retry_outreach(actor: Actor, business_id: int) -> str | None:
     """Outreach of a deployed business back to `pending`, so the sweeper starts it again."""
     db = get_runtime().db
-    before = await businesses.set_outreach_pending(db, actor, business_id, RETRY_OUTREACH_FROM)
-    if before is None:
+    found = await businesses.set_outreach_pending(db, actor, business_id, RETRY_OUTREACH_FROM)
+    if found is None:
         return NO_SITE
-    return outreach_refusal(before)
+    return outreach_refusal(*found)
 
 
 async def requeue_failed(actor: Actor, expected: int, *, fresh_code: FreshCode) -> int:

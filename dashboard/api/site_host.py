@@ -37,6 +37,12 @@ SITE_HOST_ALSO = ("/healthz",)
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
+def site_url(sites_base_url: str, uuid: str) -> str:
+    """Where site `uuid` is served: `<sites origin>/sites/<uuid>/` (Settings.sites_url),
+    whatever preview_url was stored when it was deployed or seeded."""
+    return f"{sites_base_url.rstrip('/')}/sites/{uuid}/"
+
+
 def origin_key(url: str) -> str:
     """`host[:port]` of a base URL, lower case, without the scheme's default port."""
     parts = urlsplit(url)

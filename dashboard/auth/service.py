@@ -40,11 +40,30 @@ class NotAllowed(AuthError):
 class Step:
     handoff: Handoff
     next_path: str
+    #: set when a recovery code was spent for this step: how many are still unused
+    recovery_codes_left: int | None = None
 
     @property
     def url(self) -> str:
         """Relative to the `/admin` mount, as `ui.navigate.to` expects."""
         return f"/auth/complete?ticket={quote(self.handoff.ticket)}"
+
+
+def wrong_code_message(code: str, *, allow_recovery: bool) -> str:
+    """Why a code that is neither a right app code nor a right recovery code was refused,
+    in terms of what was typed: digits are an app code (6 of them), 10 letters and
+    digits a recovery code."""
+    digits = code.strip().replace(" ", "")
+    if allow_recovery and len(crypto.normalize_recovery_code(code)) == 10:
+        return "That recovery code is not right or was already used."
+    if digits.isdigit():
+        return f"An app code has 6 digits; that was {len(digits)}. Check your authenticator app."
+    if allow_recovery:
+        return (
+            "Enter the 6-digit code from your authenticator app, or a recovery code"
+            " (10 letters and digits, like abcde-23456)."
+        )
+    return "Enter the 6-digit code from your authenticator app."
 
 
 def safe_next(path: str | None) -> str:
@@ -181,7 +200,7 @@ class AuthService:
         factor = await self.verified_factor(session)
         if factor is None:
             raise NotAllowed("No authenticator is enrolled yet: set one up first.")
-        identity = await self._check_code(session, factor, code, meta, allow_recovery=True)
+        identity, left = await self._check_code(session, factor, code, meta, allow_recovery=True)
         handoff = await self.sessions.start(
             user_id=session.user_id,
             email=session.email,
@@ -194,7 +213,7 @@ class AuthService:
             provider_state=self._seal(identity),
             rotated_from=session,
         )
-        return Step(handoff, safe_next(next_path))
+        return Step(handoff, safe_next(next_path), recovery_codes_left=left)
 
     async def _check_code(
         self,
@@ -205,7 +224,8 @@ class AuthService:
         *,
         allow_recovery: bool,
         action: str = "mfa",
-    ) -> Identity:
+    ) -> tuple[Identity, int | None]:
+        """The aal2 identity, and how many recovery codes are left when one was spent."""
         reservation = await self._reserve(session.email, meta, "code", actor=session.user_id)
         identity = self.identity(session)
         try:
@@ -217,22 +237,17 @@ class AuthService:
             elif allow_recovery and await self.recovery.use(session.user_id, code):
                 used = "recovery_code_used"
             else:
-                raise InvalidCode(
-                    "That recovery code is not right or was already used."
-                    if allow_recovery
-                    else "Enter the 6-digit code from your authenticator app."
-                )
+                raise InvalidCode(wrong_code_message(code, allow_recovery=allow_recovery))
         except InvalidCode:
             await self._failed(
                 reservation, session.email, meta, f"{action}_failed", session.user_id
             )
             raise
         await self.throttle.succeeded(reservation)
-        details = (
-            {"remaining": await self.recovery.remaining(session.user_id)}
-            if used == "recovery_code_used"
-            else {}
+        left = (
+            await self.recovery.remaining(session.user_id) if used == "recovery_code_used" else None
         )
+        details = {"remaining": left} if left is not None else {}
         await audit(
             self.db,
             used,
@@ -243,7 +258,7 @@ class AuthService:
         )
         return Identity(
             identity.user_id, identity.email, {**identity.provider_state, "aal": "aal2"}
-        )
+        ), left
 
     async def step_up(self, session: AdminSession, code: str, meta: RequestMeta) -> None:
         """A fresh TOTP code for a dangerous action; raises `AuthError` when not right."""

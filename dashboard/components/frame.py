@@ -235,7 +235,22 @@ def frame(title: str, active: str = "/") -> Iterator[None]:
     live.banner()
     health_bar(path_prefix())
     ui.html(page_title_html(title), sanitize=False)
+    if notice := storage.pop(NOTICE_KEY, None):
+        show_notice(str(notice))
     yield
+
+
+#: `app.storage.user` key of a message for the next page the admin sees (shown once)
+NOTICE_KEY = "notice"
+
+
+def show_notice(text: str) -> None:
+    """A message left for this page by the step before it (e.g. the MFA page), until
+    the admin dismisses it."""
+    with ui.row().classes("w-full items-center gap-2 p-3 rounded border") as box:
+        box.props('role="status"').mark("page-notice")
+        ui.label(text).classes("grow")
+        ui.button("Dismiss", on_click=box.delete).props("flat no-caps dense")
 
 
 def page_title_html(title: str) -> str:

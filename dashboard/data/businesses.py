@@ -133,27 +133,28 @@ async def set_status(
 
 async def set_outreach_pending(
     db: PostgresBackend, actor: Actor, business_id: int, allowed_from: Sequence[str]
-) -> str | None:
-    """Outreach of a deployed business back to `pending` when its outreach status is in
-    `allowed_from`, audited as `outreach_retried`. The outreach status it had (changed or
-    not), or None when the business has no deployed site."""
+) -> tuple[str, bool] | None:
+    """Outreach of a deployed, unpaid business back to `pending` when its outreach status
+    is in `allowed_from`, audited as `outreach_retried`. The outreach status it had and
+    whether it is paid (changed or not, read under the row lock), or None when the
+    business has no deployed site."""
     async with db.as_caller(actor.caller()) as conn:
         row = await (
             await conn.execute(
-                "select id, outreach_status from public.qualified_businesses"
+                "select id, outreach_status, claimed from public.qualified_businesses"
                 " where pipeline_business_id = %s for update",
                 (business_id,),
             )
         ).fetchone()
         if row is None:
             return None
-        before = str(row["outreach_status"])
-        if before not in allowed_from:
-            return before
+        before, claimed = str(row["outreach_status"]), bool(row["claimed"])
+        if claimed or before not in allowed_from:
+            return before, claimed
         await conn.execute("select public.set_outreach_status(%s, 'pending')", (row["id"],))
         details = {"before": {"outreach_status": before}, "after": {"outreach_status": "pending"}}
         await audit(conn, actor, "outreach_retried", f"qualified_businesses:{row['id']}", details)
-    return before
+    return before, claimed
 
 
 async def requeue_all_failed(db: PostgresBackend, actor: Actor, expected: int) -> int:

@@ -303,6 +303,32 @@ class BusinessSearchRow(Row):
     updated_at: datetime
 
 
+class MatchCount(BaseModel):
+    """How many rows a table's filters match: exact up to `EXACT_MATCHES`; above that
+    `estimated` is true and `count` is the planner's figure (at least EXACT_MATCHES + 1)."""
+
+    count: int
+    estimated: bool = False
+
+
+#: a match count is exact up to this many rows (search_businesses counts at most one more)
+EXACT_MATCHES = 10_000
+
+
+class CountedRows(BaseModel):
+    """A page of rows, plus how many rows match in all when the read counted them."""
+
+    rows: list[dict[str, Any]]
+    total: MatchCount | None = None
+
+
+class BusinessSearchPage(BaseModel):
+    """A page of `search_businesses`, and on the first page how many businesses match."""
+
+    rows: list[BusinessSearchRow]
+    total: MatchCount | None = None
+
+
 class StripeEventReceipt(Row):
     """What `record_stripe_event` says: whether this delivery is the first, and the state."""
 

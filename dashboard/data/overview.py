@@ -6,9 +6,11 @@ from dashboard.backends.base import SERVICE, Backend, Caller
 from dashboard.data._rpc import many
 from dashboard.data.models import (
     Bucket,
+    BusinessSearchPage,
     BusinessSearchRow,
     DashboardSnapshot,
     FunnelRow,
+    MatchCount,
     SearchStatus,
     ThroughputPoint,
 )
@@ -46,5 +48,29 @@ async def search_businesses(
     caller: Caller = SERVICE,
 ) -> list[BusinessSearchRow]:
     """Newest first; pass the last row's id as `before_id` for the next page (RPC 21)."""
+    page = await search_businesses_page(api, query, status, before_id, limit, caller=caller)
+    return page.rows
+
+
+async def search_businesses_page(
+    api: Backend,
+    query: str | None = None,
+    status: SearchStatus | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+    *,
+    caller: Caller = SERVICE,
+) -> BusinessSearchPage:
+    """`search_businesses` with, on the first page (`before_id` None), how many match:
+    exact up to 10,000, else the planner's estimate, flagged (RPC 21)."""
     params = {"p_query": query, "p_status": status, "p_before_id": before_id, "p_limit": limit}
-    return many(BusinessSearchRow, await api.rpc("search_businesses", params, caller=caller))
+    raw = await api.rpc("search_businesses", params, caller=caller)
+    rows = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    total = None
+    if before_id is None:
+        head = rows[0] if rows else {}
+        total = MatchCount(
+            count=int(head.get("match_count") or 0),
+            estimated=bool(head.get("match_count_is_estimate")),
+        )
+    return BusinessSearchPage(rows=many(BusinessSearchRow, rows), total=total)

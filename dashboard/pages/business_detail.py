@@ -20,6 +20,7 @@ from dashboard.actions.businesses import (
     retry_outreach,
     status_refusal,
 )
+from dashboard.api.site_host import site_url
 from dashboard.components import live
 from dashboard.components.cards import Facts
 from dashboard.components.frame import current_zone, frame
@@ -218,7 +219,9 @@ def why_not(action: str, p: dict[str, Any], q: dict[str, Any] | None) -> str | N
     if action == "skip" and p["status"] not in SKIP_FROM:
         return f"{status_refusal(SKIP_FROM, 'skipped')}; this one is {p['status']}."
     if action == "retry_outreach":
-        return NO_SITE if q is None else outreach_refusal(q["outreach_status"])
+        if q is None:
+            return NO_SITE
+        return outreach_refusal(q["outreach_status"], bool(q.get("claimed")))
     return None
 
 
@@ -265,8 +268,13 @@ def render_details(data: dict[str, Any]) -> None:
     with ui.grid().classes("w-full grid-cols-1 lg:grid-cols-3 gap-4"):
         with ui.card().classes("w-full"):
             ui.html(details_html(business_facts(p, q, zone))).mark("business-facts")
-            if q:
-                ui.link(f"open site {q['uuid']}", q["preview_url"], new_tab=True)
+            if q and q["site_status"] == "suspended":
+                ui.label(f"site {q['uuid']} is taken down (suspended)").mark("business-site")
+            elif q:
+                # the sites' own origin: a stored preview_url may be relative (seeded
+                # rows), which the browser would resolve under /admin
+                href = site_url(get_runtime().settings.sites_url, q["uuid"])
+                ui.link(f"open site {q['uuid']}", href, new_tab=True).mark("business-site")
         with ui.column().classes("lg:col-span-2 w-full"):
             ui.label("Timeline").classes("text-lg font-semibold")
             events = business_events(p, q, data["logs"], data["outreach"], data["stripe"])

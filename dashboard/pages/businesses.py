@@ -22,8 +22,8 @@ from dashboard.components.table import ServerTable, column
 from dashboard.components.timefmt import format_time
 from dashboard.data.businesses import count_with_status
 from dashboard.data.contacts import needs_contact
-from dashboard.data.models import SearchStatus
-from dashboard.data.overview import search_businesses
+from dashboard.data.models import CountedRows, SearchStatus
+from dashboard.data.overview import search_businesses_page
 from dashboard.data.query import BackendError
 from dashboard.pages.contacts_import import import_dialog
 from dashboard.runtime import get_runtime
@@ -109,6 +109,7 @@ class SearchView:
             ui.button("Requeue all failed…", color="negative", on_click=bulk_requeue_failed).mark(
                 "requeue-all-failed"
             )
+        self.search: str | None = None  # the text of the last search run
         prefix = path_prefix()
         self.table = ServerTable(
             COLUMNS,
@@ -125,27 +126,32 @@ class SearchView:
 
     async def apply(self) -> None:
         if not self.query.validate():
+            # the field says what is wrong; no rows of the last search stay under it
+            self.table.hold("Fix the search above to see businesses.")
             return
-        params = {"q": (self.query.value or "").strip(), "status": self.status.value or ""}
+        self.search = (self.query.value or "").strip() or None
+        params = {"q": self.search or "", "status": self.status.value or ""}
         query = urlencode({k: v for k, v in params.items() if v})
         self.table.set_export_url(
             "/api/admin/export/businesses.csv" + (f"?{query}" if query else "")
         )
         await self.table.reload()
 
-    async def fetch(self, before_id: int | None, limit: int) -> Sequence[dict[str, Any]]:
+    async def fetch(
+        self, before_id: int | None, limit: int
+    ) -> Sequence[dict[str, Any]] | CountedRows:
         if self.needs_contact.value:
             found = await needs_contact(get_runtime().api, before_id, limit)
             return [{**r, "id": r["pipeline_business_id"], "status": "deployed",
                      "created_at": r["deployed_at"], "attempts": None} for r in found]  # fmt: skip
-        rows = await search_businesses(
+        page = await search_businesses_page(
             get_runtime().api,
-            (self.query.value or "").strip() or None,
+            self.search,  # as last searched: text typed but not searched is not applied
             self.status.value or None,
             before_id,
             limit,
         )
-        return [row.model_dump() for row in rows]
+        return CountedRows(rows=[row.model_dump() for row in page.rows], total=page.total)
 
     def format_row(self, row: dict[str, Any]) -> dict[str, Any]:
         row["created_at"] = format_time(row["created_at"], current_zone())

@@ -7,7 +7,7 @@ cancelled or refused code puts the form back to the saved values. Each field say
 it does, its default and its range; numbers show as typed (`0.2`, not `0.200`). A save
 made elsewhere shows up live in every field the admin has not edited.
 
-`tests/test_pages_businesses.py` checks each field's default against the column's."""
+`tests/pages/test_pages_businesses.py` checks each field's default against the column's."""
 
 from __future__ import annotations
 

@@ -47,6 +47,7 @@ class LogsView:
 
     def __init__(self, process: str | None, run: str | None) -> None:
         self.paused = False
+        self.applied: list[Filter] = []  # set by `apply`
         with ui.row().classes("w-full items-start gap-2 flex-wrap"):
             self.process = ui.select(
                 {"": "All processes", **{p: p for p in PROCESSES}},
@@ -88,13 +89,21 @@ class LogsView:
             await self.table.refresh_first_page()
 
     def filters(self) -> list[Filter]:
+        """The filters as last applied: text typed but not searched is not applied (the
+        live tail would otherwise mix two filters in one table)."""
+        return self.applied
+
+    def _typed_filters(self) -> list[Filter]:
         run_id = parse_id(self.run.value, "Run id")
         text = (self.text.value or "").strip()
         return log_filters(self.process.value or None, self.level.value or None, text, run_id)
 
     async def apply(self) -> None:
         if not (self.run.validate() and self.text.validate()):
+            # the field says what is wrong; no lines of the last filters stay under it
+            self.table.hold("Fix the filters above to see log lines.")
             return
+        self.applied = self._typed_filters()
         params = {
             "process": self.process.value or "",
             "level": self.level.value or "",
@@ -119,11 +128,7 @@ class LogsView:
         """Fold a burst's new lines into the tail, in memory (no query of our own)."""
         if self.paused:
             return True
-        try:
-            filters = self.filters()
-        except ValueError:  # a bad filter is being typed: the table shows the last good view
-            return True
-        return self.table.merge_rows(batch.rows, filters)
+        return self.table.merge_rows(batch.rows, self.filters())
 
     async def reload(self) -> None:
         if not self.paused:
@@ -136,5 +141,4 @@ async def logs_page(process: str | None = None, run: str | None = None) -> None:
         view = LogsView(process, run)
         # follow before the first read: a line committed in between is merged, not lost
         live.follow_rows("automation_logs", log_rows, view.merge, view.reload)
-        if view.run.validate():
-            await view.apply()
+        await view.apply()  # a bad run id in the link: said at the field, no rows

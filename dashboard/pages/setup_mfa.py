@@ -1,7 +1,8 @@
 """`/admin/setup-mfa`: a first login without a factor enrols one here.
 
 QR code (a data URI) and the secret as text; one code verifies the factor; then the
-10 recovery codes are shown once, and `Continue` completes the rotation to aal2.
+10 recovery codes are shown once, and `Continue`, once the admin confirms the codes are
+saved, completes the rotation to aal2.
 """
 
 from __future__ import annotations
@@ -43,12 +44,34 @@ async def setup_mfa_page(next: str = "") -> None:
                     '<h1 class="text-xl font-bold m-0">Authenticator enrolled</h1>', sanitize=False
                 )
                 recovery_codes_view(codes)
-                url = step.url if step else target
-                ui.button("Continue", on_click=lambda: ui.navigate.to(url)).props(
+                saved = saved_codes_dialog(step.url if step else target)
+                ui.button("Continue", on_click=saved.open).props(
                     "id=continue data-testid=continue autofocus"
                 ).mark("continue")
 
         code_form("6-digit code", confirm, autofocus=True)
+
+
+def saved_codes_dialog(url: str) -> ui.dialog:
+    """Continue asks first: the codes are never shown again, and copying them is not
+    saving them."""
+    with ui.dialog() as dialog, ui.card().classes("w-96 max-w-full"):
+        ui.html(
+            '<h2 class="text-lg font-semibold m-0">Have you saved your recovery codes?</h2>',
+            sanitize=False,
+        )
+        ui.label(
+            "They are not shown again. Without them, a lost phone means another admin"
+            " has to reset your two-step verification."
+        ).classes("text-sm")
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button("Back to the codes", on_click=dialog.close).props(
+                "flat no-caps data-testid=codes-back"
+            ).mark("codes-back")
+            ui.button("Yes, I saved them", on_click=lambda: ui.navigate.to(url)).props(
+                "no-caps autofocus data-testid=codes-saved"
+            ).mark("codes-saved")
+    return dialog
 
 
 def register() -> None:

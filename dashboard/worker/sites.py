@@ -98,8 +98,14 @@ class JinjaSiteBuilder:
         if self.failure_rate and self.rng.random() < self.failure_rate:
             raise ProviderError(self.name, "simulated build failure (demo failure rate)")
         html = render_site(business, uuid, claim_url=self.claim_url_template.format(uuid=uuid))
-        css = _env.loader.get_source(_env, "site.css")[0]  # type: ignore[union-attr]
-        return BuiltSite(uuid=uuid, files={"index.html": html.encode(), "site.css": css.encode()})
+        return BuiltSite(
+            uuid=uuid, files={"index.html": html.encode(), "site.css": site_css().encode()}
+        )
+
+
+def site_css() -> str:
+    """Every site's stylesheet (the same file for all)."""
+    return str(_env.loader.get_source(_env, "site.css")[0])  # type: ignore[union-attr]
 
 
 def render_site(business: PipelineBusiness, uuid: str, *, claim_url: str) -> str:

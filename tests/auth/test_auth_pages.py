@@ -117,6 +117,11 @@ async def test_enrolment_from_the_shown_secret_reaches_the_dashboard(
     codes = user.find(marker="recovery-codes").elements.pop().default_slot.children
     assert len(codes) == 10
     user.find(marker="continue").click()
+    await user.should_see("Have you saved your recovery codes?", retries=20)
+    user.find(marker="codes-back").click()  # back to the codes: nothing happens yet
+    await user.should_see(marker="recovery-codes")
+    user.find(marker="continue").click()
+    user.find(marker="codes-saved").click()
     await user.should_see(marker="logout", retries=20)
     await user.open("/security")
     await user.should_see("Recovery codes left: 10 of 10")
@@ -169,6 +174,40 @@ async def test_a_recovery_code_works_once(
     other.find(marker="code").type(codes[0])
     other.find(marker="verify").click()
     await other.should_see("That recovery code is not right or was already used.", retries=20)
+
+
+async def test_a_spent_recovery_code_is_announced_with_how_many_are_left(
+    user: User, auth: AuthService, enrolled: Signed
+) -> None:
+    codes = await auth.recovery.replace(enrolled.session.user_id)
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    user.find(marker="code").type(codes[0])
+    user.find(marker="verify").click()
+    await user.should_see(marker="logout", retries=20)
+    await user.should_see("You signed in with a recovery code", retries=20)
+    await user.should_see("9 recovery codes are left")
+    await user.open("/security")  # said once, on the page landed on
+    await user.should_not_see("You signed in with a recovery code")
+
+
+async def test_a_short_app_code_is_told_it_needs_six_digits(user: User, enrolled: Signed) -> None:
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    user.find(marker="code").type("123")
+    user.find(marker="verify").click()
+    await user.should_see("An app code has 6 digits; that was 3.", retries=20)
+    await user.should_not_see("recovery code is not right")
+
+
+async def test_text_that_is_neither_code_says_what_either_looks_like(
+    user: User, enrolled: Signed
+) -> None:
+    await password_step(user)
+    await user.should_see("Two-step verification", retries=20)
+    user.find(marker="code").type("abc")
+    user.find(marker="verify").click()
+    await user.should_see("or a recovery code (10 letters and digits", retries=20)
 
 
 async def test_logout_in_one_tab_then_a_click_in_another_tab_is_refused(

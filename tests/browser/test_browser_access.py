@@ -262,6 +262,10 @@ def test_a_person_signs_in_enrols_and_sends_a_guarded_command_with_the_keyboard_
     e2e.wait_for_element(driver, "recovery-codes")
     e2e.wait_until(lambda: focused(driver)["testid"] == "continue", 5, "focus on Continue")
     keys(driver, Keys.ENTER)
+    e2e.wait_until(
+        lambda: focused(driver)["testid"] == "codes-saved", 5, "focus on 'Yes, I saved them'"
+    )
+    keys(driver, Keys.ENTER)
     settled(driver, "Overview")
 
     skip = tab_to(driver, "Skip to content", limit=3)

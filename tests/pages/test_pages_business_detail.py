@@ -306,3 +306,63 @@ async def test_a_live_refresh_keeps_the_page_drawn_while_it_reads(
     await refresh
     assert reads == ["started", "done"] and looks >= 5
     assert user.find(marker="business-facts").elements
+
+
+async def test_open_site_links_to_the_site_on_the_sites_origin(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="deployed")
+    await add_site(app_runtime, bid, preview_url="/sites/abcd1234/")  # as seeded: relative
+    await open_detail(user, bid)
+    link = user.find(marker="business-site").elements.pop()
+    expected = f"{app_runtime.settings.sites_url}/sites/abcd1234/"
+    assert expected.startswith("http") and link.props["href"] == expected
+
+
+async def test_a_suspended_site_says_it_is_taken_down_instead_of_a_dead_link(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    bid = await add_business(app_runtime, 1, status="deployed")
+    await add_site(app_runtime, bid, site_status="suspended")
+    await open_detail(user, bid)
+    await user.should_see("site abcd1234 is taken down (suspended)")
+    await user.should_not_see("open site abcd1234")
+
+
+async def test_retry_outreach_on_a_paid_business_is_greyed_out_and_says_why(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from datetime import UTC, datetime
+
+    bid = await add_business(app_runtime, 1, status="deployed")
+    await add_site(
+        app_runtime, bid, outreach_status="stopped", claimed=True, claimed_at=datetime.now(UTC)
+    )
+    await open_detail(user, bid)
+    reason = _disabled_because(user, "business-retry_outreach")
+    assert reason is not None and reason.startswith("This business has paid for its site")
+
+
+async def test_retry_outreach_is_refused_when_the_business_paid_after_the_page_was_drawn(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from datetime import UTC, datetime
+
+    bid = await add_business(app_runtime, 1, status="deployed")
+    q = await add_site(app_runtime, bid, outreach_status="stopped")
+    await open_detail(user, bid)
+    [poll] = user.find(marker="page-poll").elements
+    poll.deactivate()  # type: ignore[attr-defined]  # the page keeps showing it unpaid
+    assert _disabled_because(user, "business-retry_outreach") is None
+    await app_runtime.api.update(
+        "qualified_businesses",
+        {"claimed": True, "claimed_at": datetime.now(UTC)},
+        filters=[Filter("id", "eq", q["id"])],
+    )
+    user.find(marker="business-retry_outreach").click()
+    await user.should_see("This business has paid for its site", retries=50)
+    [row] = (
+        await app_runtime.api.select("qualified_businesses", filters=[Filter("id", "eq", q["id"])])
+    ).rows
+    assert row["outreach_status"] == "stopped"
+    assert "outreach_retried" not in await audit_actions(app_runtime)

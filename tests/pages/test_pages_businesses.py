@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from asyncio import sleep as asyncio_sleep
 from typing import Any
 
 import pytest
@@ -38,6 +39,29 @@ async def test_search_finds_by_name_and_pages_by_keyset(
     await settle(lambda: _rows_are(user, 11))
 
 
+async def test_the_pager_counts_every_match_and_its_last_page_reaches_the_end(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    rows = [
+        {"place_id": f"p-{n}", "name": f"Shop {n}", "category": "baker", "city": "Bath",
+         "region": "England"}
+        for n in range(120)
+    ]  # fmt: skip
+    await app_runtime.api.insert("pipeline_businesses", rows)
+    await user.open("/businesses")
+    await user.should_see(marker="business-search", retries=100)
+    await settle(lambda: _rows_are(user, 50))
+    table = user.find(ui.table).elements.pop()
+    assert table.pagination["rowsNumber"] == 120  # not "of 51"
+    await user.should_see("rows 1-50 of 120")
+    assert "1-50 of 120" in table.props[":pagination-label"]
+    # the pager's last page is page 3, and it shows the 20 oldest
+    user.find(ui.table).trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
+    await settle(lambda: _rows_are(user, 20))
+    assert table_rows(user)[-1]["name"] == "Shop 0"
+    await user.should_see("rows 101-120 of 120")
+
+
 async def _rows_are(user: User, n: int) -> bool:
     return bool(user.find(ui.table).elements) and len(table_rows(user)) == n
 
@@ -47,6 +71,73 @@ async def test_an_overlong_search_is_refused_at_the_field(user: User, admin: Sig
     await user.should_see(marker="business-search", retries=100)
     user.find(marker="business-search").type("x" * 201).trigger("keydown.enter")
     await user.should_see("Search at most 200 characters")
+
+
+async def test_an_overlong_search_leaves_no_rows_of_the_last_one_and_live_changes_stay_quiet(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    import asyncio
+
+    from dashboard.live.service import start_live, stop_live
+
+    bus = await start_live(app_runtime)
+    assert await bus.wait_for(lambda: bus.connected, 5)
+    try:
+        for n in range(3):
+            await add_business(app_runtime, n)
+        await user.open("/businesses")
+        await settle(lambda: _rows_are(user, 3))
+        user.find(marker="business-search").type("x" * 201).trigger("keydown.enter")
+        await settle(lambda: _rows_are(user, 0))  # not the last search's rows under it
+        await user.should_see("Fix the search above to see businesses.")
+        await add_business(app_runtime, 99)  # a live change: no re-run, no toast
+        await asyncio.sleep(2.5)
+        assert table_rows(user) == []
+        assert user.notify.messages == []
+    finally:
+        await stop_live(app_runtime)
+
+
+async def test_a_live_change_re_runs_the_last_search_not_text_typed_since(
+    user: User, admin: SignedIn, app_runtime: Runtime
+) -> None:
+    from dashboard.live.service import start_live, stop_live
+
+    bus = await start_live(app_runtime)
+    assert await bus.wait_for(lambda: bus.connected, 5)
+    try:
+        for n in range(3):
+            await add_business(app_runtime, n)
+        await user.open("/businesses")
+        await settle(lambda: _rows_are(user, 3))
+        user.find(marker="business-search").type("Bakery 1")  # typed, never searched
+        await add_business(app_runtime, 3)
+        await settle(lambda: _rows_are(user, 4), timeout=8)
+    finally:
+        await stop_live(app_runtime)
+
+
+async def test_a_refused_read_is_said_once_in_the_pages_words(
+    user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: Any
+) -> None:
+    from dashboard.backends.base import BackendError
+    from dashboard.pages import businesses
+
+    await add_business(app_runtime, 1)
+    await user.open("/businesses")
+    await settle(lambda: _rows_are(user, 1))
+
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise BackendError("22023", "p_query is longer than 200 characters")
+
+    monkeypatch.setattr(businesses, "search_businesses_page", refused)
+    for _ in range(3):  # as three live reloads would
+        user.find(ui.table).trigger("request", {"pagination": {"page": 1, "rowsPerPage": 50}})
+        await asyncio_sleep(0.2)
+    assert table_rows(user) == []
+    assert user.notify.messages == [
+        "These filters cannot be searched: change them and search again."
+    ]
 
 
 async def test_requeue_and_skip_change_the_row_and_are_audited(
@@ -297,13 +388,13 @@ async def test_a_stream_of_changes_re_runs_an_open_search_at_most_every_two_seco
     await user.open("/businesses")
     await settle(lambda: _rows_are(user, 1))
     calls: list[float] = []
-    real = businesses.search_businesses
+    real = businesses.search_businesses_page
 
     async def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(asyncio.get_running_loop().time())
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(businesses, "search_businesses", counting)
+    monkeypatch.setattr(businesses, "search_businesses_page", counting)
     try:
         for n in range(2, 12):  # ten separate commits over about a second
             await add_business(app_runtime, n)

@@ -126,7 +126,7 @@ async def test_a_statement_touching_more_than_50_rows_reloads_the_first_page(
     cost = await burst_cost(app_runtime, counting, [user], size=80)
     assert cost == 2  # the feed's read, then this page's reload of its first page
     assert table_rows(user)[0]["message"] == "burst 80" and len(table_rows(user)) == 50
-    await user.should_see("rows 1 to 50 (more older)")
+    await user.should_see("rows 1-50 of more than 50")
 
 
 async def test_a_run_that_finishes_leaves_a_running_filter_and_updates_in_place(

@@ -58,7 +58,7 @@ async def test_the_newest_page_shows_first_with_its_zone(
     rows = table_rows(user)
     assert [r["id"] for r in rows] == sorted(lines, reverse=True)[:50]
     assert rows[0]["created_at"].endswith(" UTC")
-    await user.should_see("rows 1 to 50 (more older)")
+    await user.should_see("rows 1-50 of more than 50")
 
 
 async def test_paging_walks_into_history_by_keyset(
@@ -68,7 +68,7 @@ async def test_paging_walks_into_history_by_keyset(
     user.find(ui.table).trigger("request", {"pagination": {"page": 3, "rowsPerPage": 50}})
     await settle(lambda: _first_id_is(user, sorted(lines, reverse=True)[100]))
     assert len(table_rows(user)) == 20
-    await user.should_see("rows 101 to 120")
+    await user.should_see("rows 101-120 of 120")
 
 
 class SlowFirstPage:
@@ -108,7 +108,7 @@ async def test_a_page_asked_for_later_is_not_overwritten_by_an_earlier_slower_re
         slow.release.set()  # the older read of page 1 now comes back
         await asyncio.sleep(0.3)  # the point: the late page-1 read lands and changes nothing
         assert table_rows(user)[0]["id"] == third
-        await user.should_see("rows 101 to 120")
+        await user.should_see("rows 101-120 of 120")
     finally:
         app_runtime.api = real
 
@@ -147,6 +147,29 @@ async def test_a_bad_run_id_is_explained_at_the_field(
     await open_logs(user)
     user.find(marker="logs-run").type("abc").trigger("keydown.enter")
     await user.should_see("Run id must be a whole number like 42")
+
+
+async def test_a_bad_run_id_leaves_no_lines_of_the_last_filters(
+    user: User, admin: SignedIn, lines: list[int]
+) -> None:
+    await open_logs(user)
+    user.find(marker="logs-run").type("abc").trigger("keydown.enter")
+    await user.should_see("Fix the filters above to see log lines.")
+    assert table_rows(user) == []
+
+
+async def test_the_tail_keeps_the_filters_applied_not_text_typed_since(
+    user: User,
+    admin: SignedIn,
+    lines: list[int],
+    live_bus: None,
+    app_runtime: Runtime,
+) -> None:
+    await open_logs(user)
+    user.find(marker="logs-search").type("line 04")  # typed, never searched
+    new_id = await log_automation_event(app_runtime.api, "system", "warning", "fresh line")
+    await settle(lambda: _first_id_is(user, new_id), timeout=3)  # not filtered out
+    assert len(table_rows(user)) == 50
 
 
 async def test_new_lines_join_the_tail_as_they_commit(

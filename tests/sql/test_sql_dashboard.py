@@ -100,6 +100,37 @@ async def test_search_pages_newest_first_by_keyset(backend: PostgresBackend) -> 
     assert [r.id for r in rest] == [1]
 
 
+async def test_search_counts_its_matches_exactly_up_to_ten_thousand(
+    backend: PostgresBackend,
+) -> None:
+    async with backend.owner() as conn:
+        await conn.execute(FIXTURE)
+    page = await overview.search_businesses_page(backend, "bath", limit=1)
+    assert len(page.rows) == 1 and page.total is not None
+    assert (page.total.count, page.total.estimated) == (2, False)
+    later = await overview.search_businesses_page(backend, before_id=4, limit=1)
+    assert later.total is None  # the caller has the count from the first page
+    none = await overview.search_businesses_page(backend, "nowhere")
+    assert none.rows == [] and none.total is not None and none.total.count == 0
+
+
+async def test_search_beyond_ten_thousand_matches_gives_a_flagged_estimate(
+    backend: PostgresBackend,
+) -> None:
+    async with backend.owner() as conn:
+        await conn.execute(
+            "insert into public.pipeline_businesses (place_id, name, category, city, region)"
+            " select 'p-' || i, 'Shop ' || i, 'baker', 'Bath', 'England'"
+            " from generate_series(1, 12000) i"
+        )
+        await conn.execute("analyze public.pipeline_businesses")
+    page = await overview.search_businesses_page(backend, limit=5)
+    assert page.total is not None and page.total.estimated
+    assert 10_001 <= page.total.count <= 20_000
+    exact = await overview.search_businesses_page(backend, "Shop 1234", limit=5)
+    assert exact.total is not None and (exact.total.count, exact.total.estimated) == (1, False)
+
+
 async def test_search_matches_name_city_place_id_and_uuid(backend: PostgresBackend) -> None:
     async with backend.owner() as conn:
         await conn.execute(FIXTURE)
