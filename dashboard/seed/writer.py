@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 import click
 import psycopg
 
-from dashboard import seed_data as vocab
-from dashboard import seed_rows as rows
-from dashboard.seed_rows import Builder, Row
+from dashboard.seed import rows
+from dashboard.seed import vocabulary as vocab
+from dashboard.seed.rows import Builder, Row
 
 Progress = Callable[[int], None]
 CHUNK = 20_000

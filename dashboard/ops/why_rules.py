@@ -1,4 +1,5 @@
-"""The sentences of "why": one rule per pipeline, outreach and payment state.
+"""The rules of "why": from the `Facts` of one business (read by `why.read_facts`), one
+sentence per pipeline, outreach and payment state. Pure: no database, no clock.
 
 `main` reasons form the summary line (the state, then what blocks it); `more` are
 the details shown under it.
@@ -8,12 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dashboard.ops.why import Facts
-
+Record = dict[str, Any]
 OUTREACH_PATIENCE = timedelta(minutes=15)
+
+
+@dataclass
+class Facts:
+    """Everything the explanation needs, read in one short transaction."""
+
+    now: datetime
+    business: Record
+    qualified: Record | None
+    config: Record
+    implementation: Record | None
+    last_pause: Record | None = None
+    ahead: int = 0
+    deployed_today: int = 0
+    stripe_failures: list[Record] = field(default_factory=list)
+    last_error_log: Record | None = None
 
 
 @dataclass
