@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dashboard.ages import format_ago
+
 Record = dict[str, Any]
 OUTREACH_PATIENCE = timedelta(minutes=15)
 
@@ -47,16 +49,6 @@ def when(value: datetime | None, now: datetime) -> str:
         return "an unknown time"
     value, now = value.astimezone(UTC), now.astimezone(UTC)
     return value.strftime("%H:%M UTC" if value.date() == now.date() else "%Y-%m-%d %H:%M UTC")
-
-
-def ago(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "never"
-    seconds = max(0, int((now - value).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
 
 
 def pipeline_reasons(f: Facts) -> Reasons:
@@ -127,7 +119,7 @@ def _queue_blockers(f: Facts) -> list[str]:
     age = impl.get("heartbeat_age")
     stale = f.config["heartbeat_stale_seconds"]
     if impl.get("state", "offline") == "offline" or age is None or age > stale:
-        last = ago(impl.get("last_heartbeat_at"), f.now)
+        last = format_ago(impl.get("last_heartbeat_at"), f.now)
         out.append(f"no implementation worker is running (last heartbeat {last})")
     limit = f.config["daily_deploy_limit"]
     if f.deployed_today >= limit:
@@ -148,7 +140,7 @@ def _stale_claim(f: Facts) -> list[str]:
         return []
     fate = "requeue" if b["attempts"] < f.config["max_attempts"] else "fail"
     return [
-        f"stale: claimed {ago(b['started_at'], f.now)}, past the {limit}-minute limit;"
+        f"stale: claimed {format_ago(b['started_at'], f.now)}, past the {limit}-minute limit;"
         f" reset_stale_started_businesses will {fate} it"
     ]
 
@@ -209,7 +201,7 @@ def _outreach(f: Facts, q: dict[str, Any]) -> str:
     texts = {
         "starting": f"outreach starting since {when(q['updated_at'], now)}",
         "started": f"outreach started at {when(q['outreach_started_at'], now)} in campaign"
-        f" {q['outreach_campaign_id']}; last event {ago(q['outreach_last_event_at'], now)}",
+        f" {q['outreach_campaign_id']}; last event {format_ago(q['outreach_last_event_at'], now)}",
         "replied": f"the owner replied at {when(q['outreach_last_event_at'], now)}",
         "bounced": "outreach ended: the email bounced",
         "unsubscribed": "outreach ended: the owner unsubscribed",
