@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from dashboard.backends.base import Backend, Filter, Order
+from dashboard.backoff import Backoff, pause
 from dashboard.outreach.base import OutreachProvider
 from dashboard.outreach.campaign import StartResult, outreach_settings, start_campaign
 
@@ -100,21 +101,26 @@ async def run_listener(
     database_url: str, api: Backend, get_provider: Callable[[], OutreachProvider]
 ) -> None:
     """LISTEN on `outreach_start` and start each notified business; reconnect forever."""
-    delay = 1.0
+    backoff = Backoff(1.0, 60.0)  # 1 s doubling to 60 s, from 1 s again once listening
     tasks: set[asyncio.Task[StartResult | None]] = set()
     while True:
+        lost: psycopg.Error | None = None
         try:
             async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
                 await conn.execute(f"listen {CHANNEL}")
-                delay = 1.0
+                backoff.reset()
                 async for note in conn.notifies():
                     task = asyncio.create_task(_start_notified(api, get_provider(), note.payload))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
         except psycopg.Error as exc:
-            log.warning("outreach listener lost its connection (%s); retrying in %.0fs", exc, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 60.0)
+            lost = exc
+        delay = backoff.failed()
+        if lost is not None:
+            log.warning(
+                "outreach listener lost its connection (%s); retrying in %.0fs", lost, delay
+            )
+        await pause(delay)
 
 
 async def _start_notified(
