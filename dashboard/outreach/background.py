@@ -26,8 +26,9 @@ import psycopg
 
 from dashboard.backends.base import Backend, Filter, Order
 from dashboard.backoff import Backoff, pause
+from dashboard.data.automation import get_automation_config
 from dashboard.outreach.base import OutreachProvider
-from dashboard.outreach.campaign import StartResult, outreach_settings, start_campaign
+from dashboard.outreach.campaign import StartResult, start_campaign
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
@@ -40,10 +41,11 @@ SWEEP_BATCH = 200
 
 async def due_for_outreach(api: Backend, *, now: datetime | None = None) -> list[int]:
     """Ids of businesses the sweeper should start now, oldest first."""
-    enabled, minutes = await outreach_settings(api)
-    if not enabled:
+    config = await get_automation_config(api)
+    if not config.outreach_enabled:
         return []
-    cutoff = ((now or datetime.now(UTC)) - timedelta(minutes=minutes)).isoformat()
+    since = timedelta(minutes=config.outreach_sweep_minutes)
+    cutoff = ((now or datetime.now(UTC)) - since).isoformat()
     common = [Filter("site_status", "eq", "deployed"), Filter("claimed", "is", False)]
     pending = await api.select(
         "qualified_businesses",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.backends.base import Backend, Filter, Order
-from dashboard.data.models import AutomationCommand, AutomationConfig, IdentificationTarget, Process
+from dashboard.data.models import AutomationCommand, IdentificationTarget, Process
 from dashboard.worker.ports import ContactResult, FoundBusiness
 
 #: Outreach states that mean an email was sent (the denominator of the bounce rate).
@@ -26,13 +26,6 @@ WITH_EMAIL_PRIORITY = 20
 class SiteState:
     claimed: bool
     site_status: str
-
-
-async def get_config(api: Backend) -> AutomationConfig:
-    page = await api.select("automation_config", limit=1)
-    if not page.rows:
-        raise RuntimeError("automation_config has no row: run `cliftonsites db migrate`")
-    return AutomationConfig.model_validate(page.rows[0])
 
 
 def start_of_utc_day(now: datetime | None = None) -> datetime:
