@@ -7,7 +7,7 @@ Both calls are audited by their SQL functions with the acting admin's id and ema
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +17,7 @@ from dashboard.auth.access import request_meta, require_admin_api
 from dashboard.auth.provider import AuthError
 from dashboard.auth.sessions import AdminSession
 from dashboard.data.automation import send_automation_command, update_automation_config
+from dashboard.data.models import Command, Process
 from dashboard.data.query import BackendError, Caller
 from dashboard.json_body import loads_bounded
 from dashboard.runtime import get_runtime
@@ -30,8 +31,8 @@ SWITCHES = ("identification_enabled", "implementation_enabled", "outreach_enable
 
 class CommandBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    process: Literal["identification", "implementation"]
-    command: Literal["start", "stop", "pause", "resume", "run_once", "reset_stale"]
+    process: Process
+    command: Command
     payload: dict[str, Any] = Field(default_factory=dict)
     code: str | None = None
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import psycopg
 from psycopg.rows import dict_row
 
 from dashboard.ages import format_age
 from dashboard.components.timefmt import format_time
+from dashboard.data.models import LogLevel, LogProcess
 from dashboard.ops.render import table
 
 Record = dict[str, Any]
-LEVELS = ("debug", "info", "warning", "error")
-PROCESSES = ("identification", "implementation", "outreach", "payments", "system")
+LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
+PROCESSES: tuple[LogProcess, ...] = get_args(LogProcess)
 
 
 def _rows(conn: psycopg.Connection[Any], query: str, params: Any = None) -> list[Record]:

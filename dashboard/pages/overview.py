@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from nicegui import background_tasks, ui
@@ -47,8 +47,8 @@ from dashboard.runtime import get_runtime
 CHART_SECONDS = 15.0
 CHART_CHECK_SECONDS = 5.0
 DANGEROUS: frozenset[str] = frozenset({"stop", "reset_stale"})
-PROCESSES: tuple[Process, ...] = ("identification", "implementation")
-COMMANDS: tuple[Command, ...] = ("start", "stop", "pause", "resume", "run_once", "reset_stale")
+PROCESSES: tuple[Process, ...] = get_args(Process)
+COMMANDS: tuple[Command, ...] = get_args(Command)
 
 
 async def command_impact(process: str, command: str) -> str:

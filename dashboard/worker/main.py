@@ -13,7 +13,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, get_args
 
 import click
 
@@ -29,7 +29,7 @@ from dashboard.worker.loop import TRANSIENT, ProcessLoop, enabled, pace
 from dashboard.worker.store import count_queued, count_targets_left
 
 log = logging.getLogger("dashboard.worker")
-ORDER: tuple[Process, ...] = ("identification", "implementation")
+ORDER: tuple[Process, ...] = get_args(Process)  # identification first: it feeds the queue
 
 
 class Worker:

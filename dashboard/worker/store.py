@@ -11,11 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.backends.base import Backend, Filter, Order
-from dashboard.data.models import AutomationCommand, IdentificationTarget, Process
+from dashboard.data.models import CONTACTED, AutomationCommand, IdentificationTarget, Process
 from dashboard.worker.ports import ContactResult, FoundBusiness
 
-#: Outreach states that mean an email was sent (the denominator of the bounce rate).
-CONTACTED = ["started", "replied", "bounced", "unsubscribed", "stopped"]
 STATE_COMMANDS = ["start", "stop", "pause", "resume"]
 #: A found business with an owner email is built first: its site can be offered at once.
 #: (The demo's seeded queue holds 0 and 10; production queues are all found businesses.)
@@ -52,7 +50,7 @@ async def bounce_counts(api: Backend, days: int) -> tuple[int, int]:
     contacted = await api.select(
         "qualified_businesses",
         columns="id",
-        filters=[*base, Filter("outreach_status", "in", CONTACTED)],
+        filters=[*base, Filter("outreach_status", "in", list(CONTACTED))],
         limit=0,
         count=True,
     )
