@@ -1,4 +1,4 @@
-"""The few reads the worker (and the sites route) need that no RPC of docs/rpc.md covers.
+"""The few reads the worker needs that no RPC of docs/rpc.md covers.
 
 They are plain PostgREST-style selects through the same `Backend`, so they work on
 the embedded server and on Supabase alike, as `service_role`.
@@ -6,7 +6,6 @@ the embedded server and on Supabase alike, as `service_role`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,12 +17,6 @@ STATE_COMMANDS = ["start", "stop", "pause", "resume"]
 #: A found business with an owner email is built first: its site can be offered at once.
 #: (The demo's seeded queue holds 0 and 10; production queues are all found businesses.)
 WITH_EMAIL_PRIORITY = 20
-
-
-@dataclass(frozen=True)
-class SiteState:
-    claimed: bool
-    site_status: str
 
 
 def start_of_utc_day(now: datetime | None = None) -> datetime:
@@ -142,17 +135,3 @@ async def count_queued(api: Backend) -> int:
         count=True,
     )
     return page.count or 0
-
-
-async def get_site_state(api: Backend, uuid: str) -> SiteState | None:
-    """Whether a deployed site exists for this public id, and its claim and site status."""
-    page = await api.select(
-        "qualified_businesses",
-        columns="claimed,site_status",
-        filters=[Filter("uuid", "eq", uuid)],
-        limit=1,
-    )
-    if not page.rows:
-        return None
-    row = page.rows[0]
-    return SiteState(claimed=bool(row["claimed"]), site_status=str(row["site_status"]))
