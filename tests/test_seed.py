@@ -215,7 +215,7 @@ def test_the_command_seeds_and_then_refuses(db_url: str) -> None:
 
 
 def test_the_target_grid_never_repeats_a_cell_up_to_its_limit() -> None:
-    from dashboard.seed_data import CATEGORIES, CITIES, target_grid
+    from dashboard.seed.vocabulary import CATEGORIES, CITIES, target_grid
 
     limit = len(CITIES) * len(CATEGORIES)
     cells = target_grid(limit)

@@ -35,14 +35,15 @@ import aiosmtplib
 import httpx
 
 from dashboard.backends.postgres import PostgresBackend
+from dashboard.backoff import Backoff
 from dashboard.data import alerts as store
 from dashboard.data.alerts import OutboxRow
 from dashboard.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
-BACKOFF_FIRST = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(minutes=30)
+#: 30 s after the first failure, doubling to 30 min.
+RETRY = Backoff(30.0, 1800.0)
 SEND_TIMEOUT = 20.0
 SIGNATURE_HEADER = "X-CliftonSites-Signature"
 Sender = Callable[[OutboxRow], Awaitable[None]]
@@ -50,8 +51,7 @@ Sender = Callable[[OutboxRow], Awaitable[None]]
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failure."""
-    delay: timedelta = BACKOFF_FIRST * (2 ** max(0, attempts - 1))
-    return min(delay, BACKOFF_MAX)
+    return timedelta(seconds=RETRY.delay(attempts))
 
 
 def email_message(settings: Settings, message: OutboxRow) -> EmailMessage:

@@ -107,10 +107,8 @@ def sign_in_card(title: str, page_title: str) -> Iterator[ui.card]:
     """A sign-in page's layout: the app's CSS and theme (the browser's scheme, or the
     admin's choice once a session is known), then a card with the page's `h1` that
     fits any screen from a 320 px phone up (never wider than the screen)."""
-    from dashboard.components.frame import path_prefix
-
     client = ui.context.client
-    theme.apply(page_theme(client.request.state), path_prefix())
+    theme.apply(page_theme(client.request.state), theme.path_prefix())
     ui.page_title(f"{page_title} · CliftonSites Admin")
     report_errors(to_admin=False)
     client.content.classes("min-h-screen items-center justify-center p-3 sm:p-6")

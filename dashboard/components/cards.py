@@ -24,10 +24,11 @@ from zoneinfo import ZoneInfo
 from nicegui import ui
 
 from dashboard.actions.automation import command_needs_fresh_code, command_refusal
+from dashboard.ages import format_age
 from dashboard.components.status import badge as palette_badge
 from dashboard.components.status import level_classes
 from dashboard.components.ticking import Html, since_html
-from dashboard.components.timefmt import format_age, format_duration, format_time
+from dashboard.components.timefmt import format_duration, format_time
 from dashboard.data.models import (
     AutomationConfig,
     AutomationLog,

@@ -92,6 +92,9 @@ class SharedOptionsSelect(ui.select):
         self._shared = shared
         self.set_options(options, value=value)
 
+    # Overrides a private NiceGUI method: 3.18 has no public way to hand a select a list
+    # it keeps (set_options and update() always rebuild it here). The NiceGUI code this
+    # relies on is pinned by tests/test_charts_shared_select.py, which fails when it changes.
     def _update_options(self) -> None:
         shared = self._shared
         if shared is None or [o["label"] for o in shared] != self._labels:

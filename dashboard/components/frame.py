@@ -26,16 +26,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from html import escape
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from nicegui import app, ui
 from nicegui.events import GenericEventArguments
 
 from dashboard.auth.preferences import THEMES, Theme, dark_value, page_theme, save_page_theme
+from dashboard.auth.ui import logout_button
 from dashboard.components import live, theme
 from dashboard.components.errors import report_errors
 from dashboard.components.health_bar import health_bar
+from dashboard.components.theme import path_prefix as path_prefix  # pages take it from here
 from dashboard.components.timefmt import zone_for
 
 PRODUCT = "CliftonSites Admin"
@@ -71,15 +72,6 @@ def current_zone() -> ZoneInfo | None:
     return zone if isinstance(zone, ZoneInfo) else None
 
 
-def path_prefix() -> str:
-    """Where the app is mounted (`/admin`), as NiceGUI computes it for its own links
-    (percent-encoded the same way): plain HTML links carry it themselves."""
-    request = ui.context.client.request
-    forwarded = quote(request.headers.get("X-Forwarded-Prefix", ""), safe="/:@!$&'()*+,;=%")
-    prefix = forwarded + str(request.scope.get("root_path", ""))
-    return prefix if prefix.startswith("/") else ""
-
-
 async def _use_time_mode(mode: str) -> None:
     storage = app.storage.user
     if mode == "browser" and not storage.get("browser_tz"):
@@ -91,16 +83,6 @@ async def _use_time_mode(mode: str) -> None:
                 storage["browser_tz"] = tz
     storage["time_mode"] = mode
     ui.navigate.reload()
-
-
-def _logout_button() -> None:
-    """Auth's logout button when it is there; the header must render either way."""
-    try:
-        from dashboard.auth.ui import logout_button  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        ui.link("Log out", "/logout").classes("text-white")
-        return
-    logout_button()
 
 
 def _link(path: str, label: str, prefix: str, active: bool) -> str:
@@ -191,7 +173,7 @@ class Header:
             self.bar = ui.html(self.render(), sanitize=False)
             self.bar.classes("grow flex items-center gap-x-4 min-w-0").mark("header")
             self.bar.on("click", self.act, js_handler=PICK_ACTION)
-            _logout_button()
+            logout_button()
 
     def render(self) -> str:
         mode = str(self.storage.get("time_mode", "utc"))

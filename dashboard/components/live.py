@@ -41,6 +41,7 @@ from nicegui.client import Client
 from dashboard.auth.open_pages import confirm_pages, note_change, page_is_live
 from dashboard.data.models import DashboardSnapshot
 from dashboard.live.bus import ALL
+from dashboard.live.nicegui_glue import reconnecting_banner
 from dashboard.live.service import read_snapshot
 from dashboard.runtime import get_runtime
 
@@ -210,23 +211,8 @@ def follow_rows(
 
 def banner() -> None:
     """A 'reconnecting' banner, shown while the bus's `connected` flag is false."""
-    live = bus()
-    if live is None:
-        return
-    try:
-        from dashboard.live.nicegui_glue import reconnecting_banner
-    except ImportError:
-        pass
-    else:
+    if bus() is not None:
         reconnecting_banner()
-        return
-    with (
-        ui.row()
-        .classes("w-full bg-amber-800 text-white px-4 py-1 items-center")
-        .bind_visibility_from(live, "connected", backward=lambda connected: not connected)
-    ):
-        ui.spinner(size="sm", color="white")
-        ui.label("Reconnecting to live updates… what you see may be out of date.")
 
 
 def survives_refresh(handler: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:

@@ -7,6 +7,8 @@ the sign-in pages) links the stylesheet and sets dark mode: `auto` follows the
 browser's `prefers-color-scheme`, `light` and `dark` are the admin's stored choice
 (`dashboard.auth.preferences`). Asset URLs carry a hash of the file (`?v=...`), so a
 changed file is fetched anew though browsers may keep each one for a year.
+`path_prefix()` says where the app is mounted, for the asset URLs and plain links of
+the frame and the sign-in pages.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 from nicegui import app, ui
 
@@ -81,3 +84,12 @@ def apply(theme: Theme, prefix: str) -> ui.dark_mode:
         f'<script src="{asset_url("app.js", prefix)}" defer></script>'
     )
     return ui.dark_mode(dark_value(theme))
+
+
+def path_prefix() -> str:
+    """Where the app is mounted (`/admin`), as NiceGUI computes it for its own links
+    (percent-encoded the same way): plain HTML links carry it themselves."""
+    request = ui.context.client.request
+    forwarded = quote(request.headers.get("X-Forwarded-Prefix", ""), safe="/:@!$&'()*+,;=%")
+    prefix = forwarded + str(request.scope.get("root_path", ""))
+    return prefix if prefix.startswith("/") else ""

@@ -3,9 +3,9 @@
 `since_html(at)` renders `<span data-since="<epoch ms>">42s</span>`: the server's text
 is right when it is sent, and one shared ticker script (`ticker_script()`, added to
 every page once per process by the health bar) rewrites every such span each second
-from its timestamp, in the same format as `format_age`. It corrects the browser's
-clock by the server's at page load (the health bar's `data-server-ms`), so a wrong
-clock on the admin's laptop does not show a fresh heartbeat as an hour old. Content
+from its timestamp, in the same format as `dashboard.ages.format_age`. It corrects the
+browser's clock by the server's at page load (the health bar's `data-server-ms`), so a
+wrong clock on the admin's laptop does not show a fresh heartbeat as an hour old. Content
 that carries only timestamps also changes less often, so `Block.show` sends less.
 """
 
@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from html import escape
 
-from dashboard.components.timefmt import format_age
+from dashboard.ages import format_age
 
 
 class Html(str):
@@ -35,10 +35,10 @@ def since_html(at: datetime | None, now: datetime | None = None, suffix: str = "
     if at is None:
         return Html(escape(format_age(None)))
     now = now or datetime.now(UTC)
-    text = format_age((now - at).total_seconds())
+    text = format_age((now - at).total_seconds(), suffix)
     return Html(
         f'<span class="cs-since" data-since="{epoch_ms(at)}"'
-        f' data-suffix="{escape(suffix)}">{escape(text + suffix)}</span>'
+        f' data-suffix="{escape(suffix)}">{escape(text)}</span>'
     )
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dashboard.ages import format_age
+
 TimeMode = Literal["utc", "browser"]
 
 
@@ -31,23 +33,6 @@ def format_time(value: datetime | None, zone: ZoneInfo | None = None) -> str:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     local = value.astimezone(zone)
     return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or zone.key)
-
-
-def format_age(seconds: float | None) -> str:
-    """A short age: `42s`, `3m 12s`, `5h 03m`, `2d 4h`; `never` when unknown."""
-    if seconds is None:
-        return "never"
-    total = max(0, int(seconds))
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
 
 
 def format_duration(start: datetime | None, end: datetime | None) -> str:

@@ -62,8 +62,11 @@ async def update_automation_config(
 
 
 async def get_automation_config(api: Backend, *, caller: Caller = SERVICE) -> AutomationConfig:
-    """The one row of settings, read as a table (the config page's form starts from it)."""
+    """The one row of settings, read as a table: the config page's form starts from it,
+    the worker reads it every tick, outreach and reconciliation read their switches."""
     page = await api.select("automation_config", limit=1, caller=caller)
+    if not page.rows:
+        raise RuntimeError("automation_config has no row: run `cliftonsites db migrate`")
     return AutomationConfig.model_validate(page.rows[0])
 
 

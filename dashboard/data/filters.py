@@ -6,14 +6,16 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, get_args
 
+from dashboard.data.models import LogLevel, LogProcess, Process, RunStatus
 from dashboard.data.query import Filter
 
-LOG_PROCESSES = ("identification", "implementation", "outreach", "payments", "system")
-LOG_LEVELS = ("debug", "info", "warning", "error")
-RUN_PROCESSES = ("identification", "implementation")
-RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+#: The choices of each filter: the values of the column's type, in its order.
+LOG_PROCESSES: tuple[LogProcess, ...] = get_args(LogProcess)
+LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
+RUN_PROCESSES: tuple[Process, ...] = get_args(Process)
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 MAX_TEXT = 200
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

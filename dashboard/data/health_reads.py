@@ -14,8 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from dashboard.backends.postgres import PostgresBackend
-
-CONTACTED = ("started", "replied", "bounced", "unsubscribed", "stopped")
+from dashboard.data.models import CONTACTED
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ OutreachStatus = Literal[
     "pending", "starting", "started", "replied", "bounced", "unsubscribed", "stopped",
     "failed", "skipped",
 ]  # fmt: skip
+#: Outreach states that mean an email was sent (the denominator of the bounce rate).
+CONTACTED: tuple[OutreachStatus, ...] = ("started", "replied", "bounced", "unsubscribed", "stopped")
 SearchStatus = Literal[
     "queued", "started", "deployed", "failed", "skipped", "claimed", "unclaimed", "review"
 ]

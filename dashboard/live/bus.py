@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from dashboard.backoff import Backoff
 from dashboard.live.coalesce import Coalescer
 from dashboard.live.source import Change, ChangeSource, SourceDisconnected
 
@@ -69,8 +69,8 @@ class LiveBus(Generic[T]):
         backoff_max: float = 5.0,
     ) -> None:
         self.source = source
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        #: After a drop: backoff_initial, doubling to backoff_max, each spread by ±20 %.
+        self.backoff = Backoff(backoff_initial, backoff_max, jitter=(0.8, 1.2))
         self.snapshot: T | None = None
         #: Increases by one with every snapshot delivered.
         self.version = 0
@@ -232,12 +232,11 @@ class LiveBus(Generic[T]):
         self._wake()
 
     async def _supervise(self) -> None:
-        failures = 0  # consecutive failed connects: the backoff doubles with each
         while True:
             try:
                 await self.source.connect()
                 self._set_connected(True)
-                failures = 0
+                self.backoff.reset()
                 self._coalescer.poke()  # the gap is never replayed: re-read everything
                 await self._pump()
             except asyncio.CancelledError:
@@ -248,9 +247,7 @@ class LiveBus(Generic[T]):
             self._set_connected(False)
             self.reconnects += 1
             await self.source.close()
-            delay = min(self.backoff_initial * 2**failures, self.backoff_max)
-            failures += 1
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            await self.backoff.wait()
 
     async def _pump(self) -> None:
         changes = self.source.changes()

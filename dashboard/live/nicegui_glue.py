@@ -1,14 +1,13 @@
-"""NiceGUI side of the live bus: bindable state, client-scoped watchers, the banner.
+"""NiceGUI side of the live bus: bindable state, a client-scoped watcher, the banner.
 
-Three ways for a page to follow the bus, none of which keeps a dead browser alive:
-- bind to `live` (a bindable dataclass: `connected`, `version`, `snapshot`), e.g.
-  `ui.label().bind_text_from(live, 'version')`; NiceGUI drops the binding with the element;
-- `refresh_on_snapshot(my_refreshable)` once at import for a module-level
-  `@ui.refreshable` (it prunes the targets of deleted clients itself);
-- `watch_table('automation_logs', on_change)`, `watch_rows(table, fetch_rows, on_rows)`
-  (the new rows, read once per burst for all browsers) or `watch_snapshot(on_snapshot)`
-  inside a page: the callback runs `with client:` (so `ui.notify` and new elements land in
-  that browser) and is unsubscribed when the client is deleted.
+Pages follow the bus through `dashboard/components/live.py`; what lives here:
+- `live`, a bindable dataclass (`connected`, `version`, `snapshot`) mirrored from the
+  bus by `attach`, e.g. `ui.label().bind_text_from(live, 'version')`; NiceGUI drops
+  the binding with the element;
+- `watch_table('automation_logs', on_change)` inside a page: the callback runs
+  `with client:` (so `ui.notify` and new elements land in that browser) and is
+  unsubscribed when the client is deleted;
+- `reconnecting_banner()`, shown while the bus is down.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from nicegui.client import Client
 from nicegui.slot import Slot
 
 from dashboard.auth.open_pages import page_is_live
-from dashboard.live.bus import FetchRows, LiveBus, RowBatch, Subscription
+from dashboard.live.bus import LiveBus, Subscription
 from dashboard.live.source import Change
 from dashboard.runtime import get_runtime
 
@@ -68,11 +67,6 @@ def attach(bus: LiveBus[Any]) -> list[Subscription]:
     return [bus.on_snapshot(on_snapshot), bus.on_status(on_status)]
 
 
-def refresh_on_snapshot(refreshable: Any) -> Subscription:
-    """Refresh a module-level `@ui.refreshable` in every browser after each snapshot."""
-    return get_bus().on_snapshot(lambda _snapshot: refreshable.refresh())
-
-
 def _client_scoped(
     subscribe: Callable[[Callable[[Any], None]], Subscription], callback: Any
 ) -> Subscription:
@@ -98,22 +92,6 @@ def watch_table(table: str, callback: Callable[[Change], object]) -> Subscriptio
     """Inside a page: call `callback(change)` in this browser for each change of `table`."""
     bus = get_bus()
     return _client_scoped(lambda deliver: bus.subscribe(table, deliver), callback)
-
-
-def watch_snapshot(callback: Callable[[Any], object]) -> Subscription:
-    """Inside a page: call `callback(snapshot)` in this browser after each snapshot."""
-    bus = get_bus()
-    return _client_scoped(bus.on_snapshot, callback)
-
-
-def watch_rows(
-    table: str, fetch_rows: FetchRows, callback: Callable[[RowBatch], object]
-) -> Subscription:
-    """Inside a page: call `callback(RowBatch)` in this browser after each burst of
-    `table`'s changes. The rows are read once per burst for every browser watching, so
-    a live tail costs one query per burst however many admins follow it."""
-    feed = get_bus().row_feed(table, fetch_rows)
-    return _client_scoped(feed.subscribe, callback)
 
 
 #: Quasar's own spinner markup (QSpinnerMat), so the banner needs no spinner element.

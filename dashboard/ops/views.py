@@ -6,17 +6,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import psycopg
 from psycopg.rows import dict_row
 
+from dashboard.ages import format_age
 from dashboard.components.timefmt import format_time
+from dashboard.data.models import LogLevel, LogProcess
 from dashboard.ops.render import table
 
 Record = dict[str, Any]
-LEVELS = ("debug", "info", "warning", "error")
-PROCESSES = ("identification", "implementation", "outreach", "payments", "system")
+LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
+PROCESSES: tuple[LogProcess, ...] = get_args(LogProcess)
 
 
 def _rows(conn: psycopg.Connection[Any], query: str, params: Any = None) -> list[Record]:
@@ -73,7 +75,8 @@ def status_data(conn: psycopg.Connection[Any]) -> Record:
 def status_text(data: Record) -> str:
     procs = [
         (p["process"], p["state"], p["desired_state"], p["worker_count"],
-         _age(p["heartbeat_age_seconds"]), p["is_stale"], p["processed_count"], p["error_count"])
+         format_age(p["heartbeat_age_seconds"], " ago"), p["is_stale"], p["processed_count"],
+         p["error_count"])
         for p in data["processes"]
     ]  # fmt: skip
     headers = ("process", "state", "wanted", "workers", "heartbeat", "stale", "done", "errors")
@@ -99,10 +102,6 @@ def status_text(data: Record) -> str:
          f" {cfg['daily_deploy_limit']:,}; max attempts {cfg['max_attempts']}", progress, "",
          "latest runs", run_table]
     )  # fmt: skip
-
-
-def _age(seconds: Any) -> str:
-    return "never" if seconds is None else f"{int(seconds)} s ago"
 
 
 def validate_log_filters(process: str | None, level: str | None) -> None:

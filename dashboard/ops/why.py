@@ -4,42 +4,24 @@ what holds it there, worked out from the data alone.
 `explain_business(conn, key)` reads (as the owner) and returns an `Explanation`
 whose `text` the command line prints and the business detail page shows, e.g.
 "queued, 1,234 ahead of it; implementation paused since 12:03 UTC by admin@…".
+The facts are read here; the sentences they make are the rules of `why_rules.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
-from dashboard.ops.why_text import pipeline_reasons, qualified_reasons
-
-Record = dict[str, Any]
+from dashboard.ops.why_rules import Facts, Record, pipeline_reasons, qualified_reasons
 
 
 class BusinessNotFound(LookupError):
     pass
-
-
-@dataclass
-class Facts:
-    """Everything the explanation needs, read in one short transaction."""
-
-    now: datetime
-    business: Record
-    qualified: Record | None
-    config: Record
-    implementation: Record | None
-    last_pause: Record | None = None
-    ahead: int = 0
-    deployed_today: int = 0
-    stripe_failures: list[Record] = field(default_factory=list)
-    last_error_log: Record | None = None
 
 
 @dataclass

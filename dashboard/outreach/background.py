@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from dashboard.backends.base import Backend, Filter, Order
+from dashboard.backoff import Backoff, pause
+from dashboard.data.automation import get_automation_config
 from dashboard.outreach.base import OutreachProvider
-from dashboard.outreach.campaign import StartResult, outreach_settings, start_campaign
+from dashboard.outreach.campaign import StartResult, start_campaign
 
 if TYPE_CHECKING:
     from dashboard.runtime import Runtime
@@ -39,10 +41,11 @@ SWEEP_BATCH = 200
 
 async def due_for_outreach(api: Backend, *, now: datetime | None = None) -> list[int]:
     """Ids of businesses the sweeper should start now, oldest first."""
-    enabled, minutes = await outreach_settings(api)
-    if not enabled:
+    config = await get_automation_config(api)
+    if not config.outreach_enabled:
         return []
-    cutoff = ((now or datetime.now(UTC)) - timedelta(minutes=minutes)).isoformat()
+    since = timedelta(minutes=config.outreach_sweep_minutes)
+    cutoff = ((now or datetime.now(UTC)) - since).isoformat()
     common = [Filter("site_status", "eq", "deployed"), Filter("claimed", "is", False)]
     pending = await api.select(
         "qualified_businesses",
@@ -100,21 +103,26 @@ async def run_listener(
     database_url: str, api: Backend, get_provider: Callable[[], OutreachProvider]
 ) -> None:
     """LISTEN on `outreach_start` and start each notified business; reconnect forever."""
-    delay = 1.0
+    backoff = Backoff(1.0, 60.0)  # 1 s doubling to 60 s, from 1 s again once listening
     tasks: set[asyncio.Task[StartResult | None]] = set()
     while True:
+        lost: psycopg.Error | None = None
         try:
             async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
                 await conn.execute(f"listen {CHANNEL}")
-                delay = 1.0
+                backoff.reset()
                 async for note in conn.notifies():
                     task = asyncio.create_task(_start_notified(api, get_provider(), note.payload))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
         except psycopg.Error as exc:
-            log.warning("outreach listener lost its connection (%s); retrying in %.0fs", exc, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 60.0)
+            lost = exc
+        delay = backoff.failed()
+        if lost is not None:
+            log.warning(
+                "outreach listener lost its connection (%s); retrying in %.0fs", lost, delay
+            )
+        await pause(delay)
 
 
 async def _start_notified(

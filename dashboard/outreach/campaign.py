@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dashboard.backends.base import Backend, BackendError, Filter
-from dashboard.data.automation import log_automation_event
+from dashboard.data.automation import get_automation_config, log_automation_event
 from dashboard.data.models import QualifiedBusiness
 from dashboard.data.outreach import set_outreach_status
 from dashboard.outreach.base import Lead, OutreachProvider, ProviderError
@@ -44,22 +44,12 @@ async def load_business(
     return QualifiedBusiness.model_validate(page.rows[0])
 
 
-async def outreach_settings(api: Backend) -> tuple[bool, int]:
-    """(outreach_enabled, outreach_sweep_minutes) from automation_config."""
-    page = await api.select(
-        "automation_config", columns="outreach_enabled,outreach_sweep_minutes", limit=1
-    )
-    row = page.rows[0] if page.rows else {}
-    return bool(row.get("outreach_enabled", True)), int(row.get("outreach_sweep_minutes", 1))
-
-
 async def start_campaign(
     api: Backend, provider: OutreachProvider, business_id: int, *, source: str
 ) -> StartResult:
     """Add the business to the campaign once; `source` says who asked (for the log)."""
     business = await load_business(api, business_id=business_id)
-    enabled, _ = await outreach_settings(api)
-    if not enabled:
+    if not (await get_automation_config(api)).outreach_enabled:
         return StartResult(business_id, "disabled", "outreach is disabled in automation_config")
     refusal = _why_not_start(business)
     if refusal is not None:

@@ -8,12 +8,12 @@ with exponential backoff (honouring `Retry-After`); other 4xx answers are final.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
+from dashboard.backoff import Backoff
 from dashboard.outreach.base import UUID_FIELD, Lead, LeadReceipt, ProviderError
 
 BASE_URL = "https://server.smartlead.ai/api/v1"
@@ -42,7 +42,7 @@ class SmartleadProvider:
         self.campaign_id = campaign_id
         self._api_key = api_key
         self._attempts = attempts
-        self._backoff = backoff
+        self._backoff = Backoff(backoff, jitter=(1.0, 1.25))  # no cap: a few attempts
         self._sleep = sleep
         self._client = httpx.AsyncClient(
             base_url=base_url, timeout=httpx.Timeout(timeout, connect=5.0), transport=transport
@@ -129,7 +129,7 @@ class SmartleadProvider:
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after and retry_after.strip().isdigit():
             return min(float(retry_after), 60.0)
-        return float(self._backoff * 2 ** (attempt - 1) * (1 + random.random() / 4))
+        return self._backoff.delay(attempt)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

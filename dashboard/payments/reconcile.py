@@ -21,12 +21,12 @@ from typing import Any, Literal
 from dashboard.auth.actor import Actor
 from dashboard.backends.base import Backend, Filter, Order
 from dashboard.backends.postgres import PostgresBackend
+from dashboard.data.automation import get_automation_config
 from dashboard.data.outreach import set_outreach_status
 from dashboard.outreach.base import OutreachProvider
 from dashboard.outreach.campaign import (
     RUNNING,
     load_business,
-    outreach_settings,
     start_campaign,
     stop_campaign,
 )
@@ -90,7 +90,8 @@ async def list_mismatches(
     than that are added to `more` (when given), so a caller can say the list is partial."""
     now = now or datetime.now(UTC)
     more = set() if more is None else more
-    enabled, minutes = await outreach_settings(api)
+    config = await get_automation_config(api)
+    enabled, minutes = config.outreach_enabled, config.outreach_sweep_minutes
     found: list[Finding] = []
     for row in await _businesses(
         api, [Filter("claimed", "is", True), Filter("outreach_status", "in", RUNNING)],

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
+from typing import get_args
 
 import click
 
@@ -17,9 +18,8 @@ from dashboard.worker.ports import BusinessFinder, ContactFinder, SiteBuilder
 from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder
 
 PROCESSES: dict[str, tuple[Process, ...]] = {
-    "identification": ("identification",),
-    "implementation": ("implementation",),
-    "both": ("identification", "implementation"),
+    **{process: (process,) for process in get_args(Process)},
+    "both": get_args(Process),
 }
 
 

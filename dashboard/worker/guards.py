@@ -30,7 +30,6 @@ from dashboard.worker.context import WorkerContext
 from dashboard.worker.store import (
     bounce_counts,
     count_deployed_today,
-    get_config,
     last_state_command,
 )
 
@@ -53,7 +52,7 @@ class Guards:
     async def check(self) -> list[str]:
         """Evaluate every guard of this worker's processes; pause or resume; say what was done."""
         api = self.ctx.api
-        config = await get_config(api)
+        config = await automation.get_automation_config(api)
         statuses = {row.process: row for row in await automation.get_automation_status(api)}
         actions: list[str] = []
         for process in self.processes:

@@ -10,12 +10,13 @@ every heartbeat, so nothing depends on a notice arriving.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
 
 import psycopg
+
+from dashboard.backoff import Backoff, pause
 
 CHANNEL = "automation_commands"
 log = logging.getLogger(__name__)
@@ -26,28 +27,28 @@ class CommandListener:
         self.url = url
         self.wake = wake
         self.connected = asyncio.Event()
+        self.backoff = Backoff(0.5, 10.0)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Listen until `stop` is set, reconnecting with backoff (0.5 s doubling to 10 s)."""
-        delay = 0.5
+        """Listen until `stop` is set, reconnecting with backoff (0.5 s doubling to 10 s,
+        from 0.5 s again once connected)."""
         while not stop.is_set():
             try:
                 await self._listen(stop)
-                delay = 0.5
             except (psycopg.Error, OSError) as exc:
                 self.connected.clear()
+                delay = self.backoff.failed()
                 log.warning(
                     "command listener lost its connection (%s); retrying in %.1fs", exc, delay
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
-                delay = min(delay * 2, 10.0)
+                await pause(delay, stop)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         try:
             await conn.execute(f"listen {CHANNEL}")
             self.connected.set()
+            self.backoff.reset()
             self.wake(None)  # anything sent while we were away
             while not stop.is_set():
                 async for notice in conn.notifies(timeout=1.0):

@@ -32,7 +32,6 @@ from dashboard.data.models import (
 )
 from dashboard.data.queue import reset_stale_started_businesses
 from dashboard.worker.context import WorkerContext
-from dashboard.worker.store import get_config
 
 Outcome = Literal["done", "failed", "lost", "empty"]
 Step = Callable[["ProcessLoop", AutomationConfig], Awaitable[Outcome]]
@@ -169,7 +168,7 @@ class ProcessLoop:
             paused = self.desired == "paused"
             await self.set_state("paused" if paused else "idle", None if paused else "stopped")
             return options.empty_wait_seconds
-        config = await get_config(self.ctx.api)
+        config = await automation.get_automation_config(self.ctx.api)
         if not enabled(config, self.process):
             await self.close_run("succeeded")
             await self.set_state("idle", f"{self.process} is disabled in the config")
@@ -252,7 +251,7 @@ class ProcessLoop:
 
     async def run_batch(self, command: AutomationCommand, stop: asyncio.Event) -> dict[str, Any]:
         """`run_once`: one batch now, whatever the desired state, then back to it."""
-        config = await get_config(self.ctx.api)
+        config = await automation.get_automation_config(self.ctx.api)
         if not enabled(config, self.process):
             raise CommandRefused(f"{self.process} is disabled in the config; enable it first")
         await self.close_run("succeeded")

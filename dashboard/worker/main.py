@@ -13,10 +13,11 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, get_args
 
 import click
 
+from dashboard.data.automation import get_automation_config
 from dashboard.data.models import Process
 from dashboard.data.queue import reset_stale_started_businesses
 from dashboard.worker.context import WorkerContext
@@ -25,10 +26,10 @@ from dashboard.worker.identification import IdentificationStep, Leadership
 from dashboard.worker.implementation import implementation_step
 from dashboard.worker.listener import CommandListener
 from dashboard.worker.loop import TRANSIENT, ProcessLoop, enabled, pace
-from dashboard.worker.store import count_queued, count_targets_left, get_config
+from dashboard.worker.store import count_queued, count_targets_left
 
 log = logging.getLogger("dashboard.worker")
-ORDER: tuple[Process, ...] = ("identification", "implementation")
+ORDER: tuple[Process, ...] = get_args(Process)  # identification first: it feeds the queue
 
 
 class Worker:
@@ -133,7 +134,7 @@ class Worker:
 
     async def _drain(self, loop: ProcessLoop, show_progress: bool) -> tuple[int, int]:
         await loop.heartbeat()
-        config = await get_config(self.ctx.api)
+        config = await get_automation_config(self.ctx.api)
         if loop.desired != "running" or not enabled(config, loop.process):
             why = f"{loop.desired}" if loop.desired != "running" else "disabled in the config"
             click.echo(f"{loop.process}: skipped ({why})", err=True)
@@ -158,7 +159,7 @@ class Worker:
                 bar(1)
                 if loop.run is not None and loop.run.items >= config.batch_size:
                     await loop.close_run("succeeded")
-                config = await get_config(api)
+                config = await get_automation_config(api)
                 await loop.sleep(pace(config, self.ctx.options.pace_seconds), self.stop)
                 if loop.notified.is_set():
                     loop.notified.clear()

@@ -1,4 +1,4 @@
-"""The few reads the worker (and the sites route) need that no RPC of docs/rpc.md covers.
+"""The few reads the worker needs that no RPC of docs/rpc.md covers.
 
 They are plain PostgREST-style selects through the same `Backend`, so they work on
 the embedded server and on Supabase alike, as `service_role`.
@@ -6,33 +6,17 @@ the embedded server and on Supabase alike, as `service_role`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.backends.base import Backend, Filter, Order
-from dashboard.data.models import AutomationCommand, AutomationConfig, IdentificationTarget, Process
+from dashboard.data.models import CONTACTED, AutomationCommand, IdentificationTarget, Process
 from dashboard.worker.ports import ContactResult, FoundBusiness
 
-#: Outreach states that mean an email was sent (the denominator of the bounce rate).
-CONTACTED = ["started", "replied", "bounced", "unsubscribed", "stopped"]
 STATE_COMMANDS = ["start", "stop", "pause", "resume"]
 #: A found business with an owner email is built first: its site can be offered at once.
 #: (The demo's seeded queue holds 0 and 10; production queues are all found businesses.)
 WITH_EMAIL_PRIORITY = 20
-
-
-@dataclass(frozen=True)
-class SiteState:
-    claimed: bool
-    site_status: str
-
-
-async def get_config(api: Backend) -> AutomationConfig:
-    page = await api.select("automation_config", limit=1)
-    if not page.rows:
-        raise RuntimeError("automation_config has no row: run `cliftonsites db migrate`")
-    return AutomationConfig.model_validate(page.rows[0])
 
 
 def start_of_utc_day(now: datetime | None = None) -> datetime:
@@ -59,7 +43,7 @@ async def bounce_counts(api: Backend, days: int) -> tuple[int, int]:
     contacted = await api.select(
         "qualified_businesses",
         columns="id",
-        filters=[*base, Filter("outreach_status", "in", CONTACTED)],
+        filters=[*base, Filter("outreach_status", "in", list(CONTACTED))],
         limit=0,
         count=True,
     )
@@ -151,17 +135,3 @@ async def count_queued(api: Backend) -> int:
         count=True,
     )
     return page.count or 0
-
-
-async def get_site_state(api: Backend, uuid: str) -> SiteState | None:
-    """Whether a deployed site exists for this public id, and its claim and site status."""
-    page = await api.select(
-        "qualified_businesses",
-        columns="claimed,site_status",
-        filters=[Filter("uuid", "eq", uuid)],
-        limit=1,
-    )
-    if not page.rows:
-        return None
-    row = page.rows[0]
-    return SiteState(claimed=bool(row["claimed"]), site_status=str(row["site_status"]))

@@ -80,7 +80,7 @@ async def test_the_banner_shows_while_the_listener_is_down_and_goes_once_live(
 ) -> None:
     bus = runtime.services["live"]
     assert isinstance(bus.source, PostgresChangeSource)
-    bus.backoff_initial = 0.5  # long enough for the simulated user to look
+    bus.backoff.first = 0.5  # long enough for the simulated user to look
     async with user_simulation(root=live_page) as user:
         await user.open("/")
         async with await psycopg.AsyncConnection.connect(runtime.database_url) as conn:

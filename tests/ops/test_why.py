@@ -104,7 +104,7 @@ CASES: dict[str, tuple[Callable[[Conn], str], str]] = {
             )
             and "g1"
         ),
-        "stale: claimed 2 h ago, past the 15-minute limit;"
+        "stale: claimed 2h 00m ago, past the 15-minute limit;"
         " reset_stale_started_businesses will requeue it",
     ),
     "failed": (

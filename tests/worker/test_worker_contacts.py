@@ -10,13 +10,13 @@ import pytest
 
 from dashboard.backends.postgres import PostgresBackend
 from dashboard.contacts.email_check import InvalidEmail, check_email
+from dashboard.data.automation import get_automation_config
 from dashboard.data.models import IdentificationTarget
 from dashboard.worker.contacts import ContactChain, DemoContactFinder, SourceEmail
 from dashboard.worker.hunter import HunterContactFinder
 from dashboard.worker.identification import IdentificationStep, Leadership
 from dashboard.worker.loop import ProcessLoop
 from dashboard.worker.ports import ContactResult, FoundBusiness, ProviderError
-from dashboard.worker.store import get_config
 from tests.dbutil import sql
 from tests.factories import seed_targets
 from tests.local_http import Answer, Seen, local_api
@@ -176,7 +176,7 @@ async def test_every_business_identification_queues_has_an_email_or_a_reason(
     seed_targets(db_url, *[("Clifton", "NJ", c) for c in ("bakery", "plumber", "florist")])
     loop = ProcessLoop(make_ctx(backend), "identification", IdentificationStep(Leadership(db_url)))
     for _ in range(3):
-        assert await loop.step(loop, await get_config(backend)) == "done"
+        assert await loop.step(loop, await get_automation_config(backend)) == "done"
     await loop.close_run("succeeded")
     rows = sql(db_url, "select email, email_source, email_missing_reason, priority"
                " from public.pipeline_businesses")  # fmt: skip
@@ -218,9 +218,9 @@ async def test_identification_waits_while_the_found_backlog_is_full(
     seed_targets(db_url, ("Clifton", "NJ", "bakery"), ("Passaic", "NJ", "bakery"))
     ctx = make_ctx(backend, max_backlog=3)
     loop = ProcessLoop(ctx, "identification", IdentificationStep(Leadership(db_url)))
-    assert await loop.step(loop, await get_config(backend)) == "done"
-    assert await loop.step(loop, await get_config(backend)) == "empty"
+    assert await loop.step(loop, await get_automation_config(backend)) == "done"
+    assert await loop.step(loop, await get_automation_config(backend)) == "empty"
     assert loop.note is not None and "still queued" in loop.note
     sql(db_url, "update public.pipeline_businesses set status = 'deployed'")  # built meanwhile
-    assert await loop.step(loop, await get_config(backend)) == "done"
+    assert await loop.step(loop, await get_automation_config(backend)) == "done"
     await loop.close_run("succeeded")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dashboard.backends.base import SERVICE
 from dashboard.backends.postgres import PostgresBackend
-from dashboard.data.automation import send_automation_command, update_automation_config
+from dashboard.data.automation import (
+    get_automation_config,
+    send_automation_command,
+    update_automation_config,
+)
 from dashboard.worker.context import WorkerContext
 from dashboard.worker.guards import GUARD_BY, Guards
 from dashboard.worker.implementation import implementation_step
 from dashboard.worker.loop import ProcessLoop
-from dashboard.worker.store import get_config
 from tests.dbutil import sql
 from tests.factories import seed_queued
 from tests.worker_support import make_ctx
@@ -25,7 +28,7 @@ def desired(url: str) -> dict[str, tuple[str, str | None]]:
 async def deploy(backend: PostgresBackend, ctx: WorkerContext, count: int) -> None:
     loop = ProcessLoop(ctx, "implementation", implementation_step)
     for _ in range(count):
-        assert await loop.step(loop, await get_config(backend)) == "done"
+        assert await loop.step(loop, await get_automation_config(backend)) == "done"
     await loop.close_run("succeeded")
 
 

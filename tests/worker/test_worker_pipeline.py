@@ -9,6 +9,7 @@ import pytest
 
 from dashboard.backends.base import Backend
 from dashboard.backends.postgres import PostgresBackend
+from dashboard.data.automation import get_automation_config
 from dashboard.data.models import IdentificationTarget, PipelineBusiness
 from dashboard.data.queue import claim_next_business, reset_stale_started_businesses
 from dashboard.worker.finders import DemoFinder
@@ -17,7 +18,6 @@ from dashboard.worker.implementation import implementation_step
 from dashboard.worker.loop import ProcessLoop, Run
 from dashboard.worker.ports import BuiltSite
 from dashboard.worker.sites import JinjaSiteBuilder
-from dashboard.worker.store import get_config
 from tests.dbutil import sql
 from tests.factories import seed_queued, seed_targets
 from tests.worker_support import make_ctx
@@ -39,7 +39,7 @@ async def test_identification_of_a_target_inserts_only_unknown_businesses_and_ad
             " values (%s, 'Known already', 'bakery', 'Clifton', 'NJ')", (b.place_id,))  # fmt: skip
     ctx = make_ctx(backend)
     loop = ProcessLoop(ctx, "identification", IdentificationStep(Leadership(db_url)))
-    assert await loop.step(loop, await get_config(backend)) == "done"
+    assert await loop.step(loop, await get_automation_config(backend)) == "done"
     await loop.close_run("succeeded")
 
     rows = sql(db_url, "select place_id, name, target_id, status from public.pipeline_businesses")
@@ -59,8 +59,10 @@ async def test_identification_of_a_target_inserts_only_unknown_businesses_and_ad
     assert log[0]["metadata"]["known"] == 2
     run = sql(db_url, "select status, items_processed from public.automation_runs")[0]
     assert run == {"status": "succeeded", "items_processed": 1}
-    await loop.step(loop, await get_config(backend))
-    assert await loop.step(loop, await get_config(backend)) == "empty"  # the grid is finished
+    await loop.step(loop, await get_automation_config(backend))
+    assert (
+        await loop.step(loop, await get_automation_config(backend)) == "empty"
+    )  # the grid is finished
     await loop.close_run("succeeded")
 
 
@@ -78,7 +80,7 @@ async def test_implementation_deploys_a_claimed_business_and_writes_its_site(
 ) -> None:
     seed_queued(db_url, 1)
     loop = ProcessLoop(make_ctx(backend), "implementation", implementation_step)
-    assert await loop.step(loop, await get_config(backend)) == "done"
+    assert await loop.step(loop, await get_automation_config(backend)) == "done"
     row = sql(db_url, "select q.uuid, q.preview_url, p.status from public.qualified_businesses q"
               " join public.pipeline_businesses p on p.id = q.pipeline_business_id")[0]  # fmt: skip
     assert row["status"] == "deployed"
@@ -100,7 +102,7 @@ async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
     sql(db_url, "update public.automation_config set max_attempts = 1")  # the last attempt
     ctx = make_ctx(backend, builder=JinjaSiteBuilder(delay_seconds=30))
     loop = ProcessLoop(ctx, "implementation", implementation_step)
-    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
+    step = asyncio.create_task(loop.step(loop, await get_automation_config(backend)))
     claimed = "select attempts from public.pipeline_businesses where status = 'started'"
     for _ in range(200):  # until the business is claimed and the worker holds it
         await asyncio.sleep(0.05)
@@ -120,7 +122,7 @@ async def test_a_step_cancelled_mid_build_hands_the_business_back_uncounted(
 
 async def stop_once_claimed(loop: ProcessLoop, backend: PostgresBackend, db_url: str) -> None:
     """Run one step, cancel it as soon as its claim has committed, and see it end."""
-    step = asyncio.create_task(loop.step(loop, await get_config(backend)))
+    step = asyncio.create_task(loop.step(loop, await get_automation_config(backend)))
     claimed = "select attempts from public.pipeline_businesses where status = 'started'"
     for _ in range(200):
         await asyncio.sleep(0.05)
@@ -185,7 +187,7 @@ async def test_a_failed_build_requeues_the_business_and_logs_why(
     seed_queued(db_url, 1)
     ctx = make_ctx(backend, builder=JinjaSiteBuilder(failure_rate=1.0))
     loop = ProcessLoop(ctx, "implementation", implementation_step)
-    assert await loop.step(loop, await get_config(backend)) == "failed"
+    assert await loop.step(loop, await get_automation_config(backend)) == "failed"
     row = sql(db_url, "select status, attempts, last_error from public.pipeline_businesses")[0]
     assert row["status"] == "queued" and row["attempts"] == 1
     assert "simulated build failure" in row["last_error"]
@@ -223,7 +225,7 @@ async def test_a_late_finish_after_losing_the_claim_changes_nothing(
     builder = StolenDuringBuild(backend, db_url)
     loop = ProcessLoop(make_ctx(backend, builder=builder), "implementation",
                        implementation_step)  # fmt: skip
-    assert await loop.step(loop, await get_config(backend)) == "lost"
+    assert await loop.step(loop, await get_automation_config(backend)) == "lost"
     row = sql(db_url, "select status, claimed_by, claim_token from public.pipeline_businesses")[0]
     assert row["status"] == "started" and row["claimed_by"] == "other-worker"
     assert builder.thief is not None and row["claim_token"] == builder.thief.claim_token

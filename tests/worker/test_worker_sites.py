@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from dashboard.api import sites as sites_route
 from dashboard.backends.postgres import PostgresBackend
+from dashboard.data.automation import get_automation_config
 from dashboard.data.models import PipelineBusiness
 from dashboard.data.payments import mark_business_claimed
 from dashboard.runtime import close_runtime, open_runtime
@@ -19,7 +20,6 @@ from dashboard.worker.implementation import implementation_step
 from dashboard.worker.loop import ProcessLoop
 from dashboard.worker.ports import BuiltSite, ProviderError
 from dashboard.worker.sites import DatabaseDeployer, JinjaSiteBuilder, remove_banner
-from dashboard.worker.store import get_config
 from tests.dbutil import sql
 from tests.factories import business_model, seed_queued
 from tests.worker_support import make_ctx
@@ -95,7 +95,7 @@ async def deploy_one(url: str, backend: PostgresBackend) -> str:
     seed_queued(url, 1, prefix="site")
     ctx = make_ctx(backend)
     loop = ProcessLoop(ctx, "implementation", implementation_step)
-    config = await get_config(backend)
+    config = await get_automation_config(backend)
     assert await implementation_step(loop, config) == "done"
     return str(sql(url, "select uuid from public.qualified_businesses")[0]["uuid"])
 

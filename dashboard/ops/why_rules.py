@@ -1,4 +1,5 @@
-"""The sentences of "why": one rule per pipeline, outreach and payment state.
+"""The rules of "why": from the `Facts` of one business (read by `why.read_facts`), one
+sentence per pipeline, outreach and payment state. Pure: no database, no clock.
 
 `main` reasons form the summary line (the state, then what blocks it); `more` are
 the details shown under it.
@@ -8,12 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dashboard.ops.why import Facts
+from dashboard.ages import format_ago
 
+Record = dict[str, Any]
 OUTREACH_PATIENCE = timedelta(minutes=15)
+
+
+@dataclass
+class Facts:
+    """Everything the explanation needs, read in one short transaction."""
+
+    now: datetime
+    business: Record
+    qualified: Record | None
+    config: Record
+    implementation: Record | None
+    last_pause: Record | None = None
+    ahead: int = 0
+    deployed_today: int = 0
+    stripe_failures: list[Record] = field(default_factory=list)
+    last_error_log: Record | None = None
 
 
 @dataclass
@@ -32,16 +49,6 @@ def when(value: datetime | None, now: datetime) -> str:
         return "an unknown time"
     value, now = value.astimezone(UTC), now.astimezone(UTC)
     return value.strftime("%H:%M UTC" if value.date() == now.date() else "%Y-%m-%d %H:%M UTC")
-
-
-def ago(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "never"
-    seconds = max(0, int((now - value).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
 
 
 def pipeline_reasons(f: Facts) -> Reasons:
@@ -112,7 +119,7 @@ def _queue_blockers(f: Facts) -> list[str]:
     age = impl.get("heartbeat_age")
     stale = f.config["heartbeat_stale_seconds"]
     if impl.get("state", "offline") == "offline" or age is None or age > stale:
-        last = ago(impl.get("last_heartbeat_at"), f.now)
+        last = format_ago(impl.get("last_heartbeat_at"), f.now)
         out.append(f"no implementation worker is running (last heartbeat {last})")
     limit = f.config["daily_deploy_limit"]
     if f.deployed_today >= limit:
@@ -133,7 +140,7 @@ def _stale_claim(f: Facts) -> list[str]:
         return []
     fate = "requeue" if b["attempts"] < f.config["max_attempts"] else "fail"
     return [
-        f"stale: claimed {ago(b['started_at'], f.now)}, past the {limit}-minute limit;"
+        f"stale: claimed {format_ago(b['started_at'], f.now)}, past the {limit}-minute limit;"
         f" reset_stale_started_businesses will {fate} it"
     ]
 
@@ -194,7 +201,7 @@ def _outreach(f: Facts, q: dict[str, Any]) -> str:
     texts = {
         "starting": f"outreach starting since {when(q['updated_at'], now)}",
         "started": f"outreach started at {when(q['outreach_started_at'], now)} in campaign"
-        f" {q['outreach_campaign_id']}; last event {ago(q['outreach_last_event_at'], now)}",
+        f" {q['outreach_campaign_id']}; last event {format_ago(q['outreach_last_event_at'], now)}",
         "replied": f"the owner replied at {when(q['outreach_last_event_at'], now)}",
         "bounced": "outreach ended: the email bounced",
         "unsubscribed": "outreach ended: the owner unsubscribed",

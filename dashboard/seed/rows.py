@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard import seed_data as vocab
+from dashboard.seed import vocabulary as vocab
 
 Row = tuple[Any, ...]
 PIPELINE_COLUMNS = (

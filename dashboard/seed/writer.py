@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 import click
 import psycopg
 
-from dashboard import seed_data as vocab
-from dashboard import seed_rows as rows
 from dashboard.data.models import PipelineBusiness
 from dashboard.data.sites import content_type_of
-from dashboard.seed_rows import Builder, Row
+from dashboard.seed import rows
+from dashboard.seed import vocabulary as vocab
+from dashboard.seed.rows import Builder, Row
 from dashboard.worker.sites import render_site, site_css
 
 Progress = Callable[[int], None]

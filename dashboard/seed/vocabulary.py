@@ -1,4 +1,5 @@
-"""Vocabulary and row builders for the demo seed: plausible US local businesses.
+"""Vocabulary for the demo seed: plausible US local businesses (the rows are built from
+it in `rows.py`).
 
 Everything here is pure and driven by one `random.Random`, so a given `--seed` gives
 the same names, statuses and uuids every time; only timestamps move with the clock.
