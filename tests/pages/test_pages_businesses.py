@@ -15,7 +15,7 @@ from nicegui.testing import User
 from dashboard.backends.base import Filter
 from dashboard.runtime import Runtime
 from tests.admin_session import SignedIn, requeue_all_failed, settle, table_rows
-from tests.dbutil import sql
+from tests.dbutil import eventually, sql
 from tests.factories import add_business, audit_actions, status_of
 
 pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
@@ -76,7 +76,6 @@ async def test_an_overlong_search_is_refused_at_the_field(user: User, admin: Sig
 async def test_an_overlong_search_leaves_no_rows_of_the_last_one_and_live_changes_stay_quiet(
     user: User, admin: SignedIn, app_runtime: Runtime
 ) -> None:
-    import asyncio
 
     from dashboard.live.service import start_live, stop_live
 
@@ -283,11 +282,8 @@ async def test_a_save_made_elsewhere_shows_live_and_keeps_what_the_admin_typed(
     def shown(key: str) -> Any:
         return user.find(marker=key).elements.pop().value
 
-    for _ in range(100):
-        if shown("batch_size") == "40":
-            break
-        await asyncio.sleep(0.05)
-    assert shown("batch_size") == "40" and shown("max_attempts") == "7"
+    await eventually(lambda: shown("batch_size") == "40", 5, "the colleague's batch size")
+    assert shown("max_attempts") == "7"
     await user.should_see("your unsaved edits to max_attempts are kept")
     await user.should_see("by colleague@example.com")
     user.find(marker="config-save").click()  # sends only the admin's own edit
@@ -376,7 +372,6 @@ async def test_the_audit_page_lists_and_filters_admin_actions(
 async def test_a_stream_of_changes_re_runs_an_open_search_at_most_every_two_seconds(
     user: User, admin: SignedIn, app_runtime: Runtime, monkeypatch: Any
 ) -> None:
-    import asyncio
 
     from dashboard.live.service import start_live, stop_live
     from dashboard.pages import businesses

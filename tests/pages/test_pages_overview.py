@@ -20,6 +20,7 @@ from dashboard.live.bus import LiveBus
 from dashboard.live.service import start_live, stop_live
 from dashboard.runtime import Runtime
 from tests.admin_session import SignedIn
+from tests.dbutil import eventually
 
 pytestmark = pytest.mark.usefixtures("app_runtime")  # opens the runtime for the User fixture
 
@@ -173,11 +174,9 @@ async def test_a_command_that_would_change_nothing_is_greyed_out_and_asks_no_cod
     # the buttons follow the state live: after a pause, Resume is the one that acts
     user.find(marker="cmd-implementation-pause").click()
     await settle(lambda: _has(app_runtime, command="pause"))
-    for _ in range(100):
-        if refusal_of(user, "cmd-implementation-resume") is None:
-            break
-        await asyncio.sleep(0.05)
-    assert refusal_of(user, "cmd-implementation-resume") is None
+    await eventually(
+        lambda: refusal_of(user, "cmd-implementation-resume") is None, 5, "Resume enabled"
+    )
     assert refusal_of(user, "cmd-implementation-pause") == (
         "Implementation is paused: only a running process can pause."
     )
