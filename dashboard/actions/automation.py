@@ -9,6 +9,9 @@ The rule for which of them needs a fresh authenticator code is written here once
 for differs by entry point (a dialog on a page, a `code` field in the API's body), so the
 caller passes `fresh_code(what)`, which gets and checks one and raises `ActionRefused`
 when there is none or it is wrong; the action calls it only when the rule asks.
+`command_refusal(command, status, stale_started)` says why a command would change
+nothing in a process's current state: the overview greys such a button out with it and
+asks no code for it.
 
 Each action checks its input, then writes through `dashboard.data.automation`, whose SQL
 function audits the change with the actor's id and email (and the config's before and
