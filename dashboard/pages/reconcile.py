@@ -1,7 +1,8 @@
 """`/reconcile`: where money and outreach disagree (dashboard.payments.reconcile), each
-mismatch with its one-click fix. A fix re-checks the admin's session when clicked, runs
-the same idempotent code the webhooks run, and is written to the audit log
-(`reconcile_fix`) by `fix()` itself.
+mismatch with its one-click fix, grouped by kind with a count. A fix re-checks the
+admin's session when clicked, runs the same idempotent code the webhooks run, and is
+written to the audit log (`reconcile_fix`) by `fix()` itself. A fix that changed
+nothing says so (never "done"), and a double payment says how to refund it in Stripe.
 
 The list is re-read when the page opens, after each fix, on "Check again" and every
 `RECHECK_SECONDS` (its windows are about time as much as about changes), never once
@@ -11,6 +12,7 @@ per live burst per browser.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
@@ -21,7 +23,14 @@ from dashboard.components.guard import acting_admin
 from dashboard.components.status import badge_classes
 from dashboard.components.timefmt import format_time
 from dashboard.payments import reconcile
-from dashboard.payments.reconcile import TITLES, Finding, Kind, fix, list_mismatches
+from dashboard.payments.reconcile import (
+    TITLES,
+    Finding,
+    Kind,
+    fix,
+    fix_message,
+    list_mismatches,
+)
 from dashboard.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -39,8 +48,8 @@ async def apply_fix(finding: Finding, refresh: Callable[[], Awaitable[None]]) ->
         log.exception("reconcile fix %s:%s failed", finding.kind, finding.subject)
         ui.notify(f"{finding.fix_label} failed for {finding.subject}: {exc}", type="negative")
     else:
-        note = f" ({result['note']})" if result.get("note") else ""
-        ui.notify(f"{finding.fix_label}: done for {finding.subject}{note}", type="positive")
+        told, changed = fix_message(finding, result)
+        ui.notify(told, type="positive" if changed else "warning", multi_line=True)
     await refresh()
 
 
@@ -83,8 +92,14 @@ async def reconcile_page() -> None:
                 ui.label(partial_text(kind)).classes("text-sm font-semibold").mark(
                     f"partial-{kind}"
                 )
-            for finding in findings:
-                finding_card(finding, body.refresh)
+            counts = Counter(finding.kind for finding in findings)
+            for kind, count in counts.items():
+                more_text = "+" if kind in more else ""
+                ui.label(f"{TITLES[kind]}: {count}{more_text}").classes(
+                    "text-base font-semibold"
+                ).mark(f"count-{kind}")
+                for finding in (f for f in findings if f.kind == kind):
+                    finding_card(finding, body.refresh)
 
         with ui.row().classes("items-center gap-2"):
             ui.label("Paid but still emailed, deployed but never emailed, paid but not live,"

@@ -31,7 +31,7 @@ def reconcile(apply_fixes: bool, admin_email: str | None) -> None:
 async def _reconcile(apply_fixes: bool, admin_email: str | None) -> None:
     from dashboard.auth.actor import UnknownAdmin, admin_actor
     from dashboard.components.timefmt import format_time
-    from dashboard.payments.reconcile import LIMIT, TITLES, Kind, fix, list_mismatches
+    from dashboard.payments.reconcile import LIMIT, TITLES, Kind, fix, fix_message, list_mismatches
     from dashboard.runtime import close_runtime, open_runtime
 
     runtime = await open_runtime(load_settings())
@@ -59,7 +59,7 @@ async def _reconcile(apply_fixes: bool, admin_email: str | None) -> None:
                     except Exception as exc:  # a provider or the database refused: go on
                         click.echo(f"  -> {finding.fix_label} failed: {exc}")
                     else:
-                        click.echo(f"  -> {finding.fix_label}: {result}")
+                        click.echo(f"  -> {fix_message(finding, result)[0]}")
             seen |= {(f.kind, f.subject) for f in new}
             if not apply_fixes or not more or not new:
                 break

@@ -184,6 +184,31 @@ async def fix(
     return result
 
 
+#: Results of a fix that changed nothing: the event processor's statuses, the campaign
+#: starter's outcomes, and an activation or stop that found nothing to do.
+UNCHANGED = frozenset(
+    {"failed", "duplicate", "ignored", "deferred", "disabled", "skipped", "already"}
+)
+PAID_TWICE_HELP = (
+    " In the Stripe dashboard, open Payments, find the later payment and refund it; the"
+    " business stays marked for review until you clear it on its page."
+)
+
+
+def fix_message(finding: Finding, result: dict[str, Any]) -> tuple[str, bool]:
+    """What to tell the admin after a fix, and whether it changed something: a fix that
+    changed nothing never says "done", and a double payment says what to do in Stripe."""
+    status = result.get("status") or result.get("outcome")
+    detail = str(result.get("detail") or result.get("note") or "")
+    if status in UNCHANGED or result.get("activated") is False or result.get("stopped") is False:
+        told = f"{finding.fix_label}: nothing changed for {finding.subject} ({detail or status})."
+        if detail.startswith("paid twice"):
+            told += PAID_TWICE_HELP
+        return told, False
+    note = f" ({result['note']})" if result.get("note") else ""
+    return f"{finding.fix_label}: done for {finding.subject}{note}", True
+
+
 def _defaults(
     api: Backend, db: PostgresBackend | None, provider: OutreachProvider | None
 ) -> tuple[PostgresBackend, OutreachProvider]:

@@ -40,7 +40,7 @@ async def test_a_paid_business_still_emailed_is_stopped_by_one_click_and_audited
     app_runtime.services[SERVICE_KEY] = provider
     row = await paid_but_emailed(app_runtime)
     await user.open("/reconcile")
-    await user.should_see("Paid, but outreach is still running", retries=100)
+    await user.should_see("Paid, but outreach is still running: 1", retries=100)
     user.find(marker="fix-paid_outreach_running-paid0001").click()
     await user.should_see("Stop outreach: done for paid0001", retries=100)
     await settle(lambda: _outreach_is(app_runtime, row["id"], "stopped"))
@@ -87,3 +87,33 @@ async def test_a_list_cut_at_the_limit_says_so_and_how_to_fix_them_all(
     assert note.text.startswith("Paid, but outreach is still running: more than 1 found;")  # type: ignore[attr-defined]
     assert "cliftonsites reconcile --fix" in note.text  # type: ignore[attr-defined]
     user.should_not_see(marker="partial-claimed_site_inactive")
+
+
+@pytest.mark.parametrize(
+    ("result", "says", "changed"),
+    [
+        ({"status": "processed"}, "Process again: done for evt_1", True),
+        (
+            {"status": "failed", "detail": "paid twice: payment pi_2 arrived after pi_1;"
+             " refund one of them"},
+            "Process again: nothing changed for evt_1 (paid twice: payment pi_2 arrived"
+            " after pi_1; refund one of them). In the Stripe dashboard, open Payments, find"
+            " the later payment and refund it;",
+            False,
+        ),
+        ({"status": "duplicate", "detail": "event evt_1 was already processed"},
+         "Process again: nothing changed for evt_1 (event evt_1 was already processed).", False),
+        ({"status": "ignored"}, "Process again: nothing changed for evt_1 (ignored).", False),
+        ({"activated": False, "note": "the site is already active"},
+         "Process again: nothing changed for evt_1 (the site is already active).", False),
+        ({"outcome": "already", "detail": "outreach is started"},
+         "Process again: nothing changed for evt_1 (outreach is started).", False),
+        ({"stopped": True}, "Process again: done for evt_1", True),
+    ],
+)  # fmt: skip
+def test_a_fix_that_changed_nothing_never_says_done(
+    result: dict[str, Any], says: str, changed: bool
+) -> None:
+    finding = reconcile.Finding("stripe_event_failed", "evt_1", "failed: boom")
+    told, did = reconcile.fix_message(finding, result)
+    assert told.startswith(says) and did is changed
