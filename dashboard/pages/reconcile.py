@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from dashboard.components import live
-from dashboard.components.frame import current_zone, frame
+from dashboard.components.frame import current_zone, frame, path_prefix
 from dashboard.components.guard import acting_admin
 from dashboard.components.status import badge_classes
 from dashboard.components.timefmt import format_time
@@ -64,7 +64,12 @@ def finding_card(finding: Finding, refresh: Callable[[], Awaitable[None]]) -> No
     with ui.card().classes("w-full").mark(f"finding-{finding.kind}-{finding.subject}"):
         with ui.row().classes("w-full items-center gap-3 flex-wrap"):
             ui.badge(finding.title).classes(badge_classes("failed"))
-            ui.label(finding.subject).classes("font-mono")
+            if finding.business_id is not None:
+                ui.link(
+                    finding.subject, f"{path_prefix()}/businesses/{finding.business_id}"
+                ).classes("font-mono").mark(f"business-link-{finding.subject}")
+            else:
+                ui.label(finding.subject).classes("font-mono")
             ui.space()
             ui.button(finding.fix_label, on_click=lambda: apply_fix(finding, refresh)).props(
                 "no-caps"

@@ -60,6 +60,8 @@ class Finding:
     detail: str
     qualified_business_id: int | None = None
     since: datetime | None = None
+    #: The pipeline business (its page is /admin/businesses/<id>), when there is one.
+    business_id: int | None = None
 
     @property
     def title(self) -> str:
@@ -111,7 +113,11 @@ async def list_mismatches(
 
 
 def _business_finding(kind: Kind, row: dict[str, Any], detail: str, since: Any) -> Finding:
-    return Finding(kind, row["uuid"], f"{row['name']}: {detail}", int(row["id"]), since)
+    business_id = row.get("pipeline_business_id")
+    return Finding(
+        kind, row["uuid"], f"{row['name']}: {detail}", int(row["id"]), since,
+        int(business_id) if business_id is not None else None,
+    )  # fmt: skip
 
 
 async def _no_outreach(api: Backend, now: datetime, minutes: int, more: set[Kind]) -> list[Finding]:

@@ -41,6 +41,8 @@ async def test_a_paid_business_still_emailed_is_stopped_by_one_click_and_audited
     row = await paid_but_emailed(app_runtime)
     await user.open("/reconcile")
     await user.should_see("Paid, but outreach is still running: 1", retries=100)
+    [link] = user.find(marker="business-link-paid0001").elements
+    assert link.props["href"] == f"/businesses/{row['pipeline_business_id']}"
     user.find(marker="fix-paid_outreach_running-paid0001").click()
     await user.should_see("Stop outreach: done for paid0001", retries=100)
     await settle(lambda: _outreach_is(app_runtime, row["id"], "stopped"))
