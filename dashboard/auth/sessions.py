@@ -33,6 +33,12 @@ _COLUMNS = (
     "id::text, user_id::text, email, aal, factor_id::text, authenticated_at, created_at,"
     " last_seen_at, expires_at, provider_state"
 )
+#: A live session of one admin (params: user id, now, now - idle): not revoked, holding a
+#: cookie token, within both timeouts.
+_LIVE_OF_USER = (
+    "user_id = %s and revoked_at is null and token_hash is not null and expires_at > %s"
+    " and last_seen_at > %s"
+)
 
 
 class SessionEnded(AuthError):
@@ -214,18 +220,20 @@ class SessionStore:
 
     async def revoke(self, session_id: str, reason: str) -> None:
         async with self.db.owner() as conn:
-            await self._revoke(conn, "id = %s", session_id, reason, self.clock())
+            await self._revoke(conn, "id = %s", (session_id,), reason, self.clock())
 
     async def revoke_all(self, user_id: str, reason: str) -> int:
         async with self.db.owner() as conn:
-            return await self._revoke(conn, "user_id = %s", user_id, reason, self.clock())
+            return await self._revoke(conn, "user_id = %s", (user_id,), reason, self.clock())
 
     @staticmethod
-    async def _revoke(conn: Any, where: str, value: str, reason: str, now: datetime) -> int:
+    async def _revoke(
+        conn: Any, where: str, values: tuple[str, ...], reason: str, now: datetime
+    ) -> int:
         cur = await conn.execute(
             "update admin_private.sessions set revoked_at = %s, revoked_reason = %s,"
             f" token_hash = null, handoff_hash = null where {where} and revoked_at is null",
-            (now, reason, value),
+            (now, reason, *values),
         )
         return int(cur.rowcount)
 
@@ -233,13 +241,8 @@ class SessionStore:
         """Revoke `session_id` if it is a live session of `user_id` (never another
         admin's); whether one was ended."""
         async with self.db.owner() as conn:
-            cur = await conn.execute(
-                "update admin_private.sessions set revoked_at = %s, revoked_reason = %s,"
-                " token_hash = null, handoff_hash = null"
-                " where id = %s::uuid and user_id = %s and revoked_at is null",
-                (self.clock(), reason, session_id, user_id),
-            )
-            return bool(cur.rowcount)
+            where, values = "id = %s::uuid and user_id = %s", (session_id, user_id)
+            return bool(await self._revoke(conn, where, values, reason, self.clock()))
 
     async def listing_for(self, user_id: str) -> list[SessionListing]:
         """The live sessions of `user_id`, newest first, with where they came from."""
@@ -247,9 +250,7 @@ class SessionStore:
         async with self.db.owner() as conn:
             cur = await conn.execute(
                 "select id::text, created_at, last_seen_at, host(ip) as ip, user_agent"
-                " from admin_private.sessions where user_id = %s and revoked_at is null"
-                " and token_hash is not null and expires_at > %s and last_seen_at > %s"
-                " order by created_at desc",
+                f" from admin_private.sessions where {_LIVE_OF_USER} order by created_at desc",
                 (user_id, now, now - self.idle),
             )
             return [SessionListing(**r) for r in await cur.fetchall()]
@@ -258,9 +259,8 @@ class SessionStore:
         now = self.clock()
         async with self.db.owner() as conn:
             cur = await conn.execute(
-                f"select {_COLUMNS} from admin_private.sessions where user_id = %s"
-                " and revoked_at is null and token_hash is not null and expires_at > %s"
-                " and last_seen_at > %s order by created_at desc",
+                f"select {_COLUMNS} from admin_private.sessions where {_LIVE_OF_USER}"
+                " order by created_at desc",
                 (user_id, now, now - self.idle),
             )
             return [_session(r) for r in await cur.fetchall()]

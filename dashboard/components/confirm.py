@@ -41,13 +41,18 @@ async def ask_code(title: str, impact: str) -> str | None:
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=lambda: dialog.submit(None)).props("flat")
                 submit_button("Confirm", confirm).props("color=negative").mark("step-up-confirm")
-    # A persistent dialog ignores Escape by itself; a keyboard user still needs a way out.
-    dialog.on("escape-key", lambda: dialog.submit(None))
+    result = await _answer(dialog, None)
+    return result if isinstance(result, str) else None
+
+
+async def _answer(dialog: ui.dialog, cancelled: object) -> object:
+    """Wait for the dialog's answer, then remove it. A persistent dialog ignores Escape
+    by itself; a keyboard user still needs a way out, which answers `cancelled`."""
+    dialog.on("escape-key", lambda: dialog.submit(cancelled))
     try:
-        result = await dialog
+        return await dialog
     finally:
         dialog.delete()
-    return result if isinstance(result, str) else None
 
 
 async def ask_yes(title: str, text: str, confirm: str, marker: str) -> bool:
@@ -61,9 +66,4 @@ async def ask_yes(title: str, text: str, confirm: str, marker: str) -> bool:
             ui.button(confirm, on_click=lambda: dialog.submit(True)).props(
                 f"color=negative data-testid={marker}"
             ).mark(marker)
-    dialog.on("escape-key", lambda: dialog.submit(False))
-    try:
-        result = await dialog
-    finally:
-        dialog.delete()
-    return result is True
+    return await _answer(dialog, False) is True
